@@ -1,0 +1,127 @@
+// Rules no schema can express. Each returns errors naming the field and what is expected.
+import { isRecognisablyNonEU } from '../cloud/profile.js';
+import { profileFor } from '../cloud/profiles.js';
+import { LONGEST_SERVICE_SUFFIX, MAX_CLUSTER_NAME } from '../render/names.js';
+import type { FieldError } from './errors.js';
+import { parseQuantity } from './quantity.js';
+import type { MeetingCluster, ResourceRequirements } from './types.js';
+
+/** Public STUN services run by non-EU companies: a sovereign stack never depends on them. */
+const NON_EU_STUN = /(^|\.)(google\.com|googleapis\.com|twilio\.com|cloudflare\.com|stunprotocol\.org|mozilla\.com|ekiga\.net|voip\.blackberry\.com)$/i;
+
+const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+function nameErrors(mc: MeetingCluster): FieldError[] {
+  const name = mc.metadata.name;
+  if (!DNS_1035.test(name)) {
+    return [{ path: 'metadata.name', message: `"${name}" must be a DNS-1035 label (lower case letters, digits and '-', starting with a letter): it names Services` }];
+  }
+  if (name.length > MAX_CLUSTER_NAME) {
+    return [{ path: 'metadata.name', message: `"${name}" is ${name.length} characters; at most ${MAX_CLUSTER_NAME} so that derived Service names such as "${name}${LONGEST_SERVICE_SUFFIX}" fit 63` }];
+  }
+  return [];
+}
+
+function regionErrors(mc: MeetingCluster): FieldError[] {
+  const { profile: profileName, region, zones } = mc.spec.cloud;
+  const profile = profileFor(profileName);
+  if (!profile) return [{ path: 'spec.cloud.profile', message: `unknown profile "${profileName}"` }];
+  const errs: FieldError[] = [];
+  if (region !== undefined) {
+    const allowed = profile.allowedRegions;
+    if (isRecognisablyNonEU(region)) {
+      errs.push({
+        path: 'spec.cloud.region',
+        message: `"${region}" is outside the EU; ${allowed ? `the ${profile.name} profile allows ${allowed.join(', ')}` : 'only EU regions are allowed'}`,
+      });
+    } else if (allowed && !allowed.includes(region)) {
+      errs.push({ path: 'spec.cloud.region', message: `"${region}" is not an EU region of ${profile.name}; the ${profile.name} profile allows ${allowed.join(', ')}` });
+    }
+  }
+  const known = region === undefined ? undefined : profile.zonesOf(region);
+  zones.forEach((zone, i) => {
+    if (known && !known.includes(zone)) {
+      errs.push({ path: `spec.cloud.zones[${i}]`, message: `"${zone}" is not a zone of ${region}; expected one of ${known.join(', ')}` });
+    }
+  });
+  return errs;
+}
+
+/** Images the stack will run, with the field each comes from. */
+export function imagesOf(mc: MeetingCluster): { path: string; image: string }[] {
+  const out = [{ path: 'spec.sfu.image', image: mc.spec.sfu.image }];
+  if (mc.spec.turn.mode === 'coturn') out.push({ path: 'spec.turn.image', image: mc.spec.turn.image });
+  if (mc.spec.redis.mode === 'managed') out.push({ path: 'spec.redis.image', image: mc.spec.redis.image });
+  return out;
+}
+
+function registryErrors(mc: MeetingCluster): FieldError[] {
+  const allowed = mc.spec.sovereignty.allowedRegistries;
+  if (allowed.length === 0) return [];
+  return imagesOf(mc)
+    .filter(({ image }) => !allowed.some((prefix) => image.startsWith(prefix)))
+    .map(({ path, image }) => ({
+      path,
+      message: `"${image}" is not from an allowed registry; spec.sovereignty.allowedRegistries allows ${allowed.join(', ')}`,
+    }));
+}
+
+export const isNonEUStun = (hostPort: string): boolean => NON_EU_STUN.test(hostPort.replace(/:\d+$/, ''));
+
+function stunErrors(mc: MeetingCluster): FieldError[] {
+  const { stunServers } = mc.spec.sovereignty;
+  const errs: FieldError[] = stunServers.flatMap((s, i) =>
+    isNonEUStun(s)
+      ? [{ path: `spec.sovereignty.stunServers[${i}]`, message: `"${s}" is a public STUN service run outside the EU; list a STUN server you run (coturn answers STUN)` }]
+      : [],
+  );
+  if (stunServers.length > 0) return errs;
+  const { turn, cloud } = mc.spec;
+  // LiveKit learns the node's public IP through STUN at start-up; these modes leave it no server of ours.
+  if (turn.mode === 'embedded') {
+    errs.push({ path: 'spec.sovereignty.stunServers', message: 'required when turn.mode is embedded: LiveKit asks STUN for the node public IP before its embedded TURN starts; list a STUN server you run' });
+  } else if (turn.mode === 'external' && turn.external?.protocol === 'tls') {
+    errs.push({ path: 'spec.sovereignty.stunServers', message: 'required when the external TURN server is reached over TLS (STUN needs UDP or TCP); list a STUN server you run' });
+  } else if (turn.mode === 'disabled' && profileFor(cloud.profile)?.externalIP.kind === 'metadata' && !cloud.loadBalancer.internal) {
+    errs.push({ path: 'spec.sovereignty.stunServers', message: `required when turn.mode is disabled on ${cloud.profile}: nodes sit behind 1:1 NAT and LiveKit must learn their public IP through a STUN server you run` });
+  }
+  return errs;
+}
+
+function tlsErrors(mc: MeetingCluster): FieldError[] {
+  const { turn } = mc.spec;
+  if (turn.mode !== 'coturn' && turn.mode !== 'embedded') return [];
+  const errs: FieldError[] = [];
+  if (turn.mode === 'embedded' && turn.tlsPort !== 443) {
+    errs.push({ path: 'spec.turn.tlsPort', message: `must be 443 with embedded TURN (got ${turn.tlsPort}): LiveKit always tells clients turns:<domain>:443` });
+  }
+  if (turn.tlsSecretName || turn.certificate) return errs;
+  errs.push({ path: 'spec.turn.certificate', message: `TURN/TLS on port ${turn.tlsPort} needs spec.turn.tlsSecretName (the TURN server terminates TLS) or spec.turn.certificate (the load balancer does)` });
+  return errs;
+}
+
+function resourceErrors(path: string, r: ResourceRequirements): FieldError[] {
+  const errs: FieldError[] = [];
+  for (const [name, req] of Object.entries(r.requests ?? {})) {
+    const lim = r.limits?.[name];
+    if (lim === undefined) continue;
+    const a = parseQuantity(req), b = parseQuantity(lim);
+    if (a !== undefined && b !== undefined && a > b) {
+      errs.push({ path: `${path}.requests.${name}`, message: `request ${req} exceeds limit ${lim}` });
+    }
+  }
+  return errs;
+}
+
+export function semanticErrors(mc: MeetingCluster): FieldError[] {
+  return [
+    ...nameErrors(mc),
+    ...regionErrors(mc),
+    ...registryErrors(mc),
+    ...stunErrors(mc),
+    ...tlsErrors(mc),
+    ...resourceErrors('spec.sfu.resources', mc.spec.sfu.resources),
+    ...(mc.spec.turn.mode === 'coturn' ? resourceErrors('spec.turn.resources', mc.spec.turn.resources) : []),
+    ...(mc.spec.redis.mode === 'managed' ? resourceErrors('spec.redis.resources', mc.spec.redis.resources) : []),
+  ];
+}

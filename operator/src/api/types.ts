@@ -1,0 +1,210 @@
+// MeetingCluster v1alpha1: the TypeScript view of the API. The JSON schema in schema.ts is the
+// source of truth for the CRD (descriptions, defaults, enums, CEL rules); these types describe the
+// same shape after defaulting, so renderers can rely on every defaulted field being present.
+
+export const GROUP = 'meet.sovereign.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'MeetingCluster';
+export const PLURAL = 'meetingclusters';
+export const SINGULAR = 'meetingcluster';
+export const SHORT_NAMES = ['mc'];
+
+export type CloudProfileName = 'outscale' | 'generic';
+export type TurnMode = 'coturn' | 'embedded' | 'external' | 'disabled';
+export type RedisMode = 'managed' | 'external';
+export type TurnProtocol = 'udp' | 'tcp' | 'tls';
+export type ScalingMetric = 'participants' | 'cpu';
+export type DeletePolicy = 'Retain' | 'Delete';
+
+export interface PortRange {
+  start: number;
+  end: number;
+}
+
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+export interface ResourceRequirements {
+  requests?: Record<string, string | number>;
+  limits?: Record<string, string | number>;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+export interface LoadBalancerSpec {
+  internal: boolean;
+  idleTimeoutSeconds: number;
+  ipPool?: string;
+  accessLogBucket?: string;
+  annotations: Record<string, string>;
+}
+
+export interface CloudSpec {
+  profile: CloudProfileName;
+  region?: string;
+  zones: string[];
+  nodeCIDRs: string[];
+  loadBalancer: LoadBalancerSpec;
+}
+
+export interface SignallingSpec {
+  port: number;
+  certificate?: string;
+}
+
+export interface RtcSpec {
+  tcpPort: number;
+  udpPortRange: PortRange;
+}
+
+export interface SfuSpec {
+  image: string;
+  replicas: number;
+  resources: ResourceRequirements;
+  rtc: RtcSpec;
+  port: number;
+  metricsPort: number;
+  drainSeconds: number;
+  maxParticipantsPerRoom: number;
+  emptyRoomTimeoutSeconds: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  apiKeysSecretName?: string;
+  nodeSelector: Record<string, string>;
+  tolerations: Toleration[];
+}
+
+export interface ExternalTurnSpec {
+  host: string;
+  port: number;
+  protocol: TurnProtocol;
+  secretRef: SecretKeyRef;
+}
+
+export interface TurnSpec {
+  mode: TurnMode;
+  domain?: string;
+  image: string;
+  resources: ResourceRequirements;
+  replicas: number;
+  udpPort: number;
+  tlsPort: number;
+  tlsSecretName?: string;
+  certificate?: string;
+  relayPortRange: PortRange;
+  sharedSecretName?: string;
+  external?: ExternalTurnSpec;
+}
+
+export interface RedisStorageSpec {
+  size: string | number;
+  storageClassName?: string;
+  deletePolicy: DeletePolicy;
+}
+
+export interface ExternalRedisSpec {
+  address: string;
+  passwordSecretRef?: SecretKeyRef;
+  tls: boolean;
+}
+
+export interface RedisSpec {
+  mode: RedisMode;
+  image: string;
+  resources: ResourceRequirements;
+  storage: RedisStorageSpec;
+  passwordSecretName?: string;
+  external?: ExternalRedisSpec;
+}
+
+export interface AutoscalingSpec {
+  enabled: boolean;
+  metric: ScalingMetric;
+  minReplicas: number;
+  maxReplicas: number;
+  targetParticipantsPerNode: number;
+  targetCPUUtilizationPercentage: number;
+  scaleDownDelaySeconds: number;
+}
+
+export interface SovereigntySpec {
+  allowedRegistries: string[];
+  stunServers: string[];
+}
+
+export interface MonitoringSpec {
+  serviceMonitor: boolean;
+}
+
+export interface MeetingClusterSpec {
+  ministry?: string;
+  cloud: CloudSpec;
+  domain: string;
+  signalling: SignallingSpec;
+  sfu: SfuSpec;
+  turn: TurnSpec;
+  redis: RedisSpec;
+  autoscaling: AutoscalingSpec;
+  sovereignty: SovereigntySpec;
+  monitoring: MonitoringSpec;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface MeetingClusterStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  replicas?: number;
+  readyReplicas?: number;
+  desiredReplicas?: number;
+  selector?: string;
+  participants?: number;
+  rooms?: number;
+  endpoints?: { signalling?: string; turn?: string[] };
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+}
+
+/** A MeetingCluster after defaulting: every defaulted field is present. */
+export interface MeetingCluster {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: MeetingClusterSpec;
+  status?: MeetingClusterStatus;
+}
+
+/** Condition types reported in status.conditions. */
+export const CONDITION_TYPES = [
+  'Ready',
+  'SFUAvailable',
+  'TURNAvailable',
+  'RedisAvailable',
+  'Sovereign',
+  'Progressing',
+  'Degraded',
+] as const;

@@ -1,0 +1,130 @@
+// The sovereignty audit (ANSSI SecNumCloud, section 19, as it applies to this stack): a pure
+// function over the MeetingCluster and the objects the operator would apply for it.
+import { formatFieldError } from '../api/errors.js';
+import { imagesOf, isNonEUStun } from '../api/semantic.js';
+import type { MeetingCluster } from '../api/types.js';
+import { validateMeetingCluster } from '../api/validate.js';
+import { profileFor } from '../cloud/profiles.js';
+import { renderContext, type GeneratedSecrets } from '../render/context.js';
+import { livekitConfig } from '../render/config/livekit.js';
+import { endpointsOf } from '../render/endpoints.js';
+import { renderCluster, type KubeObject } from '../render/index.js';
+
+export type Verdict = 'pass' | 'warn' | 'fail';
+
+export interface Finding {
+  check: 'region' | 'images' | 'stun' | 'turn' | 'secrets' | 'encryption' | 'load-balancers' | 'network' | 'spec';
+  verdict: Verdict;
+  message: string;
+}
+
+export interface AuditReport {
+  cluster: string;
+  ministry?: string;
+  findings: Finding[];
+  passed: boolean;
+}
+
+/** Every value a rendered ConfigMap holds, to prove no credential was written into one. */
+function configMapText(objects: KubeObject[]): string {
+  return objects
+    .filter((o) => o.kind === 'ConfigMap')
+    .map((o) => Object.values((o.data as Record<string, string>) ?? {}).join('\n'))
+    .join('\n');
+}
+
+function regionFinding(mc: MeetingCluster): Finding {
+  const { profile, region } = mc.spec.cloud;
+  if (!region) return { check: 'region', verdict: 'warn', message: `no region declared for profile ${profile}; the operator cannot prove the stack runs in the EU` };
+  return { check: 'region', verdict: 'pass', message: `${profile} region ${region} is in the EU` };
+}
+
+function imageFindings(mc: MeetingCluster): Finding[] {
+  const allowed = mc.spec.sovereignty.allowedRegistries;
+  const images = imagesOf(mc).map((i) => i.image);
+  if (allowed.length === 0) {
+    return [{ check: 'images', verdict: 'warn', message: `registries are not restricted (spec.sovereignty.allowedRegistries is empty); images: ${images.join(', ')}` }];
+  }
+  return [{ check: 'images', verdict: 'pass', message: `all images come from ${allowed.join(', ')}: ${images.join(', ')}` }];
+}
+
+function stunFinding(mc: MeetingCluster, secrets: GeneratedSecrets): Finding {
+  const rtc = livekitConfig(renderContext(mc, secrets)).rtc as { stun_servers: string[]; use_external_ip: boolean };
+  const bad = rtc.stun_servers.filter(isNonEUStun);
+  if (bad.length) return { check: 'stun', verdict: 'fail', message: `LiveKit would query non-EU STUN servers: ${bad.join(', ')}` };
+  if (!rtc.use_external_ip) {
+    return { check: 'stun', verdict: 'pass', message: 'no STUN lookup: LiveKit advertises the node address (use_external_ip: false), never its Google/Twilio defaults' };
+  }
+  return { check: 'stun', verdict: 'pass', message: `LiveKit learns its public IP only from ${rtc.stun_servers.join(', ')} (never Google/Twilio)` };
+}
+
+function turnFinding(mc: MeetingCluster): Finding {
+  const urls = endpointsOf(mc).turn;
+  if (urls.length === 0) return { check: 'turn', verdict: 'warn', message: 'no TURN server: clients behind strict firewalls cannot join' };
+  const bad = urls.filter((u) => isNonEUStun(u.replace(/^turns?:/, '').replace(/\?.*$/, '')));
+  if (bad.length) return { check: 'turn', verdict: 'fail', message: `clients would be handed non-EU TURN servers: ${bad.join(', ')}` };
+  return { check: 'turn', verdict: 'pass', message: `clients are handed only ${urls.join(', ')}` };
+}
+
+function secretFinding(objects: KubeObject[], secrets: GeneratedSecrets): Finding {
+  const text = configMapText(objects);
+  const leaked = Object.entries(secrets).filter(([, v]) => text.includes(v)).map(([k]) => k);
+  if (leaked.length) return { check: 'secrets', verdict: 'fail', message: `credentials found in a ConfigMap: ${leaked.join(', ')}` };
+  const secretNames = objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name);
+  return {
+    check: 'secrets',
+    verdict: 'pass',
+    message: `no credential in any ConfigMap; generated credentials live only in Secrets${secretNames.length ? ` (${secretNames.join(', ')})` : ''}, mounted as 0440 files or secretKeyRef env`,
+  };
+}
+
+function encryptionFinding(mc: MeetingCluster): Finding {
+  const { redis, cloud } = mc.spec;
+  if (redis.mode !== 'managed') return { check: 'encryption', verdict: 'pass', message: 'no volume is created (external Redis): encryption at rest is the Redis owner\'s' };
+  const profile = profileFor(cloud.profile);
+  const cls = redis.storage.storageClassName;
+  if (profile?.redisStorageClassName && cls === profile.redisStorageClassName && profile.defaultStorageEncrypted) {
+    return { check: 'encryption', verdict: 'pass', message: `Redis volume uses ${cls} (encrypted at rest by the ${profile.name} profile)` };
+  }
+  return { check: 'encryption', verdict: 'warn', message: `Redis volume uses StorageClass ${cls ?? '(cluster default)'}: make sure it encrypts at rest` };
+}
+
+function loadBalancerFinding(mc: MeetingCluster, objects: KubeObject[]): Finding {
+  const lbs = objects.filter((o) => o.kind === 'Service' && (o.spec as { type?: string }).type === 'LoadBalancer');
+  const udp = lbs.filter((o) => ((o.spec as { ports?: { protocol?: string }[] }).ports ?? []).some((p) => p.protocol === 'UDP'));
+  const profile = profileFor(mc.spec.cloud.profile);
+  if (udp.length && !profile?.loadBalancerSupportsUdp) {
+    return { check: 'load-balancers', verdict: 'fail', message: `${udp.map((o) => o.metadata.name).join(', ')} carry UDP ports, which ${mc.spec.cloud.profile} load balancers reject` };
+  }
+  return { check: 'load-balancers', verdict: 'pass', message: `load balancers carry TCP only: ${lbs.map((o) => o.metadata.name).join(', ')}` };
+}
+
+function networkFinding(mc: MeetingCluster): Finding {
+  if (mc.spec.redis.mode !== 'managed') return { check: 'network', verdict: 'pass', message: 'no managed Redis to fence' };
+  if (mc.spec.cloud.nodeCIDRs.length === 0) {
+    return { check: 'network', verdict: 'warn', message: 'Redis admits only SFU pods; on CNIs that see host-network traffic as node traffic, set spec.cloud.nodeCIDRs or the SFU cannot reach Redis' };
+  }
+  return { check: 'network', verdict: 'pass', message: `Redis admits only this cluster's SFU pods and nodes ${mc.spec.cloud.nodeCIDRs.join(', ')}` };
+}
+
+/** Audits a raw manifest; secrets are only used to render and are never printed. */
+export function auditManifest(raw: unknown, secrets: GeneratedSecrets): AuditReport {
+  const name = (raw as { metadata?: { namespace?: string; name?: string } })?.metadata;
+  const id = `${name?.namespace ?? '?'}/${name?.name ?? '?'}`;
+  const { errors, cluster } = validateMeetingCluster(raw);
+  if (!cluster) {
+    return { cluster: id, findings: errors.map((e) => ({ check: 'spec', verdict: 'fail', message: formatFieldError(e) })), passed: false };
+  }
+  const objects = renderCluster(cluster, secrets);
+  const findings: Finding[] = [
+    regionFinding(cluster),
+    ...imageFindings(cluster),
+    stunFinding(cluster, secrets),
+    turnFinding(cluster),
+    secretFinding(objects, secrets),
+    encryptionFinding(cluster),
+    loadBalancerFinding(cluster, objects),
+    networkFinding(cluster),
+  ];
+  return { cluster: id, ...(cluster.spec.ministry ? { ministry: cluster.spec.ministry } : {}), findings, passed: findings.every((f) => f.verdict !== 'fail') };
+}

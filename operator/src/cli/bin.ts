@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { main } from './main.js';
+
+// exitCode, not exit(): a piped stdout must be flushed before the process ends.
+process.exitCode = main(process.argv);

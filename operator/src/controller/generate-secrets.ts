@@ -1,0 +1,25 @@
+// Credentials are generated here, once, with the platform CSPRNG; render/ only receives them.
+import { randomBytes, randomInt } from 'node:crypto';
+import type { GeneratedSecrets } from '../render/index.js';
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Uniformly random alphanumeric string (rejection-free: randomInt is unbiased). */
+export function randomAlphanumeric(length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
+  return out;
+}
+
+/** base64url of n random bytes: URL-, YAML- and INI-safe. */
+const randomToken = (bytes: number): string => randomBytes(bytes).toString('base64url');
+
+export function generateSecrets(): GeneratedSecrets {
+  return {
+    // LiveKit's own CLI makes keys "API" + 12 characters and secrets of 32+ characters.
+    livekitApiKey: `API${randomAlphanumeric(12)}`,
+    livekitApiSecret: randomToken(32),
+    turnSharedSecret: randomToken(32),
+    redisPassword: randomToken(32),
+  };
+}

@@ -1,0 +1,97 @@
+// livekit.yaml: only real LiveKit keys (strict config mode stays on) and no secret at all. The API
+// keys and the TURN secret are files mounted from Secrets; the Redis password comes from a
+// secretKeyRef env (LIVEKIT_REDIS_PASSWORD) that LiveKit's env overrides read.
+import { stringify } from 'yaml';
+import type { RenderContext } from '../context.js';
+import { objectName } from '../names.js';
+import {
+  LIVEKIT_KEYS_DIR,
+  LIVEKIT_TLS_DIR,
+  LIVEKIT_TURN_SECRET_DIR,
+  REDIS_PORT,
+  TURN_TLS_LISTEN_PORT,
+} from './paths.js';
+
+export const LIVEKIT_REDIS_PASSWORD_ENV = 'LIVEKIT_REDIS_PASSWORD';
+export const TURN_SECRET_FILE = 'secret';
+
+/** STUN servers LiveKit queries for its public IP: ours, never a public non-EU one. */
+export function stunServersOf(ctx: RenderContext): string[] {
+  const { turn, sovereignty } = ctx.mc.spec;
+  if (sovereignty.stunServers.length) return sovereignty.stunServers;
+  if (turn.mode === 'coturn' && turn.domain) return [`${turn.domain}:${turn.udpPort}`];
+  if (turn.mode === 'external' && turn.external && turn.external.protocol !== 'tls') return [`${turn.external.host}:${turn.external.port}`];
+  return [];
+}
+
+function turnServers(ctx: RenderContext) {
+  const { turn } = ctx.mc.spec;
+  const secret_file = `${LIVEKIT_TURN_SECRET_DIR}/${TURN_SECRET_FILE}`;
+  if (turn.mode === 'coturn' && turn.domain) {
+    return [
+      { host: turn.domain, port: turn.tlsPort, protocol: 'tls', secret_file },
+      { host: turn.domain, port: turn.udpPort, protocol: 'udp', secret_file },
+    ];
+  }
+  if (turn.mode === 'external' && turn.external) {
+    const { host, port, protocol } = turn.external;
+    return [{ host, port, protocol, secret_file }];
+  }
+  return undefined;
+}
+
+function embeddedTurn(ctx: RenderContext) {
+  const { turn } = ctx.mc.spec;
+  if (turn.mode !== 'embedded') return undefined;
+  return {
+    enabled: true,
+    domain: turn.domain,
+    tls_port: TURN_TLS_LISTEN_PORT,
+    udp_port: turn.udpPort,
+    relay_range_start: turn.relayPortRange.start,
+    relay_range_end: turn.relayPortRange.end,
+    ...(turn.tlsSecretName
+      ? { cert_file: `${LIVEKIT_TLS_DIR}/tls.crt`, key_file: `${LIVEKIT_TLS_DIR}/tls.key` }
+      : { external_tls: true }),
+  };
+}
+
+function redisAddress(ctx: RenderContext) {
+  const { redis } = ctx.mc.spec;
+  if (redis.mode === 'external' && redis.external) {
+    return { address: redis.external.address, ...(redis.external.tls ? { tls: { enabled: true } } : {}) };
+  }
+  const { namespace } = ctx.mc.metadata;
+  return { address: `${objectName(ctx.mc, 'redis')}.${namespace}.svc.cluster.local:${REDIS_PORT}` };
+}
+
+export function livekitConfig(ctx: RenderContext): Record<string, unknown> {
+  const { sfu } = ctx.mc.spec;
+  const stun = stunServersOf(ctx);
+  const turnServersList = turnServers(ctx);
+  const turn = embeddedTurn(ctx);
+  return {
+    port: sfu.port,
+    rtc: {
+      tcp_port: sfu.rtc.tcpPort,
+      port_range_start: sfu.rtc.udpPortRange.start,
+      port_range_end: sfu.rtc.udpPortRange.end,
+      // With no STUN server of ours, never fall back to LiveKit's Google/Twilio defaults:
+      // advertise the node's own address instead.
+      use_external_ip: stun.length > 0,
+      stun_servers: stun,
+      ...(turnServersList ? { turn_servers: turnServersList } : {}),
+    },
+    redis: redisAddress(ctx),
+    key_file: `${LIVEKIT_KEYS_DIR}/keys.yaml`,
+    room: { max_participants: sfu.maxParticipantsPerRoom, empty_timeout: sfu.emptyRoomTimeoutSeconds },
+    ...(turn ? { turn } : {}),
+    prometheus: { port: sfu.metricsPort },
+    logging: { level: sfu.logLevel, json: true },
+  };
+}
+
+export const renderLivekitYaml = (ctx: RenderContext): string =>
+  `# livekit-server configuration rendered by meet-operator for ${ctx.mc.metadata.namespace}/${ctx.mc.metadata.name}.\n` +
+  '# Secrets are not here: API keys and the TURN secret are mounted files, the Redis password an env var.\n' +
+  stringify(livekitConfig(ctx), { lineWidth: 0 });

@@ -1,0 +1,19 @@
+// Where rendered files are mounted inside the pods. The local media harness reads the same
+// constants, so what runs there is what runs in the cluster.
+export const LIVEKIT_CONFIG_DIR = '/etc/livekit';
+export const LIVEKIT_CONFIG_FILE = 'livekit.yaml';
+export const LIVEKIT_KEYS_DIR = '/etc/livekit/keys';
+export const LIVEKIT_TURN_SECRET_DIR = '/etc/livekit/turn';
+export const LIVEKIT_TLS_DIR = '/etc/livekit/tls';
+export const TURN_CONFIG_DIR = '/etc/coturn';
+export const TURN_CONFIG_FILE = 'turnserver.conf';
+export const TURN_TLS_DIR = '/etc/coturn/tls';
+export const TURN_RUN_DIR = '/var/tmp/coturn';
+export const REDIS_CONFIG_DIR = '/etc/redis';
+export const REDIS_CONFIG_FILE = 'redis.conf';
+export const REDIS_DATA_DIR = '/data';
+/** TURN/TLS listener inside the pod; the load balancer maps spec.turn.tlsPort (443) onto it. */
+export const TURN_TLS_LISTEN_PORT = 5349;
+export const REDIS_PORT = 6379;
+/** Files holding secrets: readable by the pod's group (fsGroup), never by others (LiveKit checks). */
+export const SECRET_FILE_MODE = 0o440;

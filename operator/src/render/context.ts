@@ -1,0 +1,53 @@
+// What every renderer receives: the defaulted MeetingCluster, its cloud profile, and the secret
+// values the controller generated (render/ never creates randomness itself).
+import { profileFor, type CloudProfile } from '../cloud/profiles.js';
+import type { MeetingCluster, SecretKeyRef } from '../api/types.js';
+import { objectName } from './names.js';
+
+/** Secret values generated once by the controller (CSPRNG) and passed in. */
+export interface GeneratedSecrets {
+  livekitApiKey: string;
+  livekitApiSecret: string;
+  turnSharedSecret: string;
+  redisPassword: string;
+}
+
+export interface RenderOptions {
+  /** SFU replicas decided by the participants autoscaler; default: spec (or minReplicas). */
+  sfuReplicas?: number;
+}
+
+export interface RenderContext {
+  mc: MeetingCluster;
+  profile: CloudProfile;
+  secrets: GeneratedSecrets;
+  refs: SecretRefs;
+  options: RenderOptions;
+}
+
+/** Where each credential lives: a user-supplied Secret wins over the generated one. */
+export interface SecretRefs {
+  livekitKeys: SecretKeyRef & { generated: boolean };
+  turn?: SecretKeyRef & { generated: boolean };
+  redis?: SecretKeyRef & { generated: boolean };
+}
+
+export const LIVEKIT_KEYS_FILE = 'keys.yaml';
+
+export function secretRefs(mc: MeetingCluster): SecretRefs {
+  const { sfu, turn, redis } = mc.spec;
+  const ref = (user: string | undefined, generatedName: string, key: string) =>
+    user ? { name: user, key, generated: false } : { name: generatedName, key, generated: true };
+  const refs: SecretRefs = { livekitKeys: ref(sfu.apiKeysSecretName, objectName(mc, 'livekitKeys'), LIVEKIT_KEYS_FILE) };
+  if (turn.mode === 'coturn') refs.turn = ref(turn.sharedSecretName, objectName(mc, 'turnSecret'), 'secret');
+  if (turn.mode === 'external' && turn.external) refs.turn = { ...turn.external.secretRef, generated: false };
+  if (redis.mode === 'managed') refs.redis = ref(redis.passwordSecretName, objectName(mc, 'redisAuth'), 'password');
+  if (redis.mode === 'external' && redis.external?.passwordSecretRef) refs.redis = { ...redis.external.passwordSecretRef, generated: false };
+  return refs;
+}
+
+export function renderContext(mc: MeetingCluster, secrets: GeneratedSecrets, options: RenderOptions = {}): RenderContext {
+  const profile = profileFor(mc.spec.cloud.profile);
+  if (!profile) throw new Error(`spec.cloud.profile: unknown profile "${mc.spec.cloud.profile}"`);
+  return { mc, profile, secrets, refs: secretRefs(mc), options };
+}

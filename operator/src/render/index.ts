@@ -1,0 +1,38 @@
+// renderCluster: a defaulted, validated MeetingCluster (+ generated secret values) -> every
+// Kubernetes object the operator owns for it. Pure: no I/O, no clock, no randomness.
+import { App, Chart } from 'cdk8s';
+import type { MeetingCluster } from '../api/types.js';
+import { renderContext, type GeneratedSecrets, type RenderOptions } from './context.js';
+import { addNetworkPolicies } from './network.js';
+import { addRedis } from './redis.js';
+import { addAutoscaler } from './scaling.js';
+import { addGeneratedSecrets } from './secrets.js';
+import { addSfu } from './sfu.js';
+import { addTurn } from './turn.js';
+
+export type { GeneratedSecrets, RenderOptions } from './context.js';
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+/** Apply order: what others reference first (as Helm orders an install). */
+const KIND_ORDER = ['Secret', 'ConfigMap', 'Service', 'StatefulSet', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor'];
+
+export function renderCluster(mc: MeetingCluster, secrets: GeneratedSecrets, options: RenderOptions = {}): KubeObject[] {
+  const ctx = renderContext(mc, secrets, options);
+  const app = new App();
+  const chart = new Chart(app, mc.metadata.name, { namespace: mc.metadata.namespace, disableResourceNameHashes: true });
+  addGeneratedSecrets(chart, ctx);
+  addSfu(chart, ctx);
+  addTurn(chart, ctx);
+  addRedis(chart, ctx);
+  addNetworkPolicies(chart, ctx);
+  addAutoscaler(chart, ctx);
+  const objects = chart.toJson() as KubeObject[];
+  const rank = (o: KubeObject) => KIND_ORDER.indexOf(o.kind);
+  return objects.sort((a, b) => rank(a) - rank(b) || a.metadata.name.localeCompare(b.metadata.name));
+}

@@ -1,0 +1,62 @@
+// Every object name and label the renderer uses, derived from the MeetingCluster name, in one
+// place: explicit names (no construct-path hashes), so the controller can find, diff and prune them.
+import type { MeetingCluster } from '../api/types.js';
+
+export type Component = 'sfu' | 'turn' | 'redis' | 'signalling';
+
+/** Suffix of each object name; the longest bounds the MeetingCluster name (Service names <= 63). */
+export const SUFFIX = {
+  sfu: '-sfu',
+  sfuConfig: '-sfu-config',
+  livekitKeys: '-livekit-keys',
+  signalling: '-signalling',
+  turn: '-turn',
+  turnConfig: '-turn-config',
+  turnSecret: '-turn-secret',
+  turnTls: '-turn-tls',
+  redis: '-redis',
+  redisAuth: '-redis-auth',
+  redisConfig: '-redis-config',
+  netpolRedis: '-redis-ingress',
+  metrics: '-sfu-metrics',
+} as const;
+
+/** Services need DNS-1035 labels (<= 63 characters); every other object allows 253. */
+export const MAX_SERVICE_NAME = 63;
+const SERVICE_SUFFIXES = [SUFFIX.signalling, SUFFIX.turnTls, SUFFIX.redis, SUFFIX.metrics];
+/** The longest Service suffix, which bounds the MeetingCluster name. */
+export const LONGEST_SERVICE_SUFFIX = SERVICE_SUFFIXES.reduce((a, b) => (b.length > a.length ? b : a));
+export const MAX_CLUSTER_NAME = MAX_SERVICE_NAME - LONGEST_SERVICE_SUFFIX.length;
+
+export const objectName = (mc: MeetingCluster, suffix: keyof typeof SUFFIX): string => `${mc.metadata.name}${SUFFIX[suffix]}`;
+
+export const MANAGED_BY = 'meet-operator';
+export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
+export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const LABEL_NAME = 'app.kubernetes.io/name';
+export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
+/** Carries the owning MeetingCluster's name: the controller lists and prunes children by it. */
+export const LABEL_CLUSTER = 'meet.sovereign.io/cluster';
+export const ANNOTATION_CONFIG_HASH = 'meet.sovereign.io/config-hash';
+
+const APP_NAME: Record<Component, string> = { sfu: 'livekit-server', turn: 'coturn', redis: 'redis', signalling: 'livekit-server' };
+
+/** Labels that select a component's pods: stable forever (selectors are immutable). */
+export function selectorLabels(mc: MeetingCluster, component: Component): Record<string, string> {
+  return { [LABEL_INSTANCE]: mc.metadata.name, [LABEL_COMPONENT]: component };
+}
+
+/** Standard labels of every rendered object. */
+export function standardLabels(mc: MeetingCluster, component: Component): Record<string, string> {
+  return {
+    [LABEL_NAME]: APP_NAME[component],
+    ...selectorLabels(mc, component),
+    [LABEL_PART_OF]: 'meet-operator',
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_CLUSTER]: mc.metadata.name,
+  };
+}
+
+export const selectorString = (labels: Record<string, string>): string =>
+  Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');

@@ -1,0 +1,76 @@
+// Managed Redis: one StatefulSet pod with a persistent volume on the profile's (encrypted) storage
+// class, password-protected, reachable only from this cluster's SFU (see network.ts).
+import { ApiObject, Duration, JsonPatch, type Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import type { RenderContext } from './context.js';
+import { REDIS_CONFIG_DIR, REDIS_CONFIG_FILE, REDIS_DATA_DIR, REDIS_PORT } from './config/paths.js';
+import { renderRedisConf } from './config/redis.js';
+import { configHash } from './hash.js';
+import { ANNOTATION_CONFIG_HASH, objectName, standardLabels } from './names.js';
+import { addService } from './service.js';
+import { addWorkload, quantities } from './workload.js';
+import { configVolume, secretEnv } from './volumes.js';
+
+/** uid of `redis` in the official image. */
+export const REDIS_USER = 999;
+export const REDIS_PASSWORD_ENV = 'REDIS_PASSWORD';
+const DATA_VOLUME = 'data';
+
+export function addRedis(chart: Chart, ctx: RenderContext): void {
+  const { mc, refs } = ctx;
+  const { redis } = mc.spec;
+  if (redis.mode !== 'managed') return;
+  const conf = renderRedisConf(ctx);
+  const config = new kplus.ConfigMap(chart, objectName(mc, 'redisConfig'), {
+    metadata: { name: objectName(mc, 'redisConfig'), labels: standardLabels(mc, 'redis') },
+    data: { [REDIS_CONFIG_FILE]: conf },
+  });
+  const service = addService(chart, ctx, {
+    name: objectName(mc, 'redis'),
+    component: 'redis',
+    type: 'Headless',
+    ports: [{ name: 'redis', port: REDIS_PORT, targetPort: REDIS_PORT }],
+  });
+  const sts = addWorkload(chart, ctx, {
+    component: 'redis',
+    name: objectName(mc, 'redis'),
+    kind: 'StatefulSet',
+    replicas: 1,
+    hostNetwork: false,
+    user: REDIS_USER,
+    terminationGracePeriodSeconds: 30,
+    podAnnotations: { [ANNOTATION_CONFIG_HASH]: configHash(conf) },
+    service,
+    container: {
+      name: 'redis',
+      image: redis.image,
+      // Kubernetes expands $(REDIS_PASSWORD) from the secretKeyRef env below.
+      command: ['redis-server', `${REDIS_CONFIG_DIR}/${REDIS_CONFIG_FILE}`, '--requirepass', `$(${REDIS_PASSWORD_ENV})`],
+      ports: [{ name: 'redis', port: REDIS_PORT }],
+      env: { [REDIS_PASSWORD_ENV]: secretEnv(chart, refs.redis!.name, refs.redis!.key) },
+      mounts: [{ volume: configVolume(chart, 'config', config), path: REDIS_CONFIG_DIR }],
+      liveness: kplus.Probe.fromTcpSocket({ port: REDIS_PORT, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
+      readiness: kplus.Probe.fromTcpSocket({ port: REDIS_PORT, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
+      resources: redis.resources,
+    },
+  });
+  const api = ApiObject.of(sts);
+  api.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: DATA_VOLUME, mountPath: REDIS_DATA_DIR }));
+  api.addJsonPatch(
+    JsonPatch.add('/spec/volumeClaimTemplates', [
+      {
+        metadata: { name: DATA_VOLUME, labels: standardLabels(mc, 'redis') },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          ...(redis.storage.storageClassName ? { storageClassName: redis.storage.storageClassName } : {}),
+          resources: { requests: quantities({ storage: redis.storage.size }) },
+        },
+      },
+    ]),
+  );
+  // The StatefulSet controller deletes (or keeps) the PVC with the StatefulSet, which garbage
+  // collection removes with the MeetingCluster: spec.redis.storage.deletePolicy needs no finalizer.
+  api.addJsonPatch(
+    JsonPatch.add('/spec/persistentVolumeClaimRetentionPolicy', { whenDeleted: redis.storage.deletePolicy, whenScaled: 'Retain' }),
+  );
+}

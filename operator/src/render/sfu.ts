@@ -1,0 +1,114 @@
+// The LiveKit SFU: config, host-network Deployment (one pod per node), disruption budget and the
+// signalling load balancer.
+import { ApiObject, Duration, type Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import type { RenderContext } from './context.js';
+import { LIVEKIT_REDIS_PASSWORD_ENV, TURN_SECRET_FILE, renderLivekitYaml } from './config/livekit.js';
+import {
+  LIVEKIT_CONFIG_DIR,
+  LIVEKIT_CONFIG_FILE,
+  LIVEKIT_KEYS_DIR,
+  LIVEKIT_TLS_DIR,
+  LIVEKIT_TURN_SECRET_DIR,
+  TURN_TLS_LISTEN_PORT,
+} from './config/paths.js';
+import { configHash } from './hash.js';
+import { ANNOTATION_CONFIG_HASH, objectName, selectorLabels, standardLabels } from './names.js';
+import { addService, loadBalancerAnnotations } from './service.js';
+import { addDisruptionBudget, addWorkload, type PortSpec } from './workload.js';
+import { configVolume, secretEnv, secretFileVolume, tlsVolume } from './volumes.js';
+
+/** Non-root user of the SFU container (ports are all unprivileged). */
+export const SFU_USER = 1000;
+
+/** Replicas the Deployment is applied with; undefined when an HPA owns the count. */
+export function sfuReplicas(ctx: RenderContext): number | undefined {
+  const { autoscaling, sfu } = ctx.mc.spec;
+  if (!autoscaling.enabled) return sfu.replicas;
+  if (autoscaling.metric === 'cpu') return undefined;
+  const wanted = ctx.options.sfuReplicas ?? autoscaling.minReplicas;
+  return Math.min(autoscaling.maxReplicas, Math.max(autoscaling.minReplicas, wanted));
+}
+
+export function addSfu(chart: Chart, ctx: RenderContext): void {
+  const { mc, refs } = ctx;
+  const { sfu, turn } = mc.spec;
+  const livekitYaml = renderLivekitYaml(ctx);
+  const config = new kplus.ConfigMap(chart, objectName(mc, 'sfuConfig'), {
+    metadata: { name: objectName(mc, 'sfuConfig'), labels: standardLabels(mc, 'sfu') },
+    data: { [LIVEKIT_CONFIG_FILE]: livekitYaml },
+  });
+
+  const mounts = [
+    { volume: configVolume(chart, 'config', config), path: LIVEKIT_CONFIG_DIR },
+    { volume: secretFileVolume(chart, 'api-keys', refs.livekitKeys.name, refs.livekitKeys.key, 'keys.yaml'), path: LIVEKIT_KEYS_DIR },
+  ];
+  if (refs.turn) {
+    mounts.push({ volume: secretFileVolume(chart, 'turn-secret', refs.turn.name, refs.turn.key, TURN_SECRET_FILE), path: LIVEKIT_TURN_SECRET_DIR });
+  }
+  const ports: PortSpec[] = [
+    { name: 'http', port: sfu.port },
+    { name: 'rtc-tcp', port: sfu.rtc.tcpPort },
+    { name: 'metrics', port: sfu.metricsPort },
+  ];
+  if (turn.mode === 'embedded') {
+    ports.push({ name: 'turn-udp', port: turn.udpPort, protocol: 'UDP' }, { name: 'turn-tls', port: TURN_TLS_LISTEN_PORT });
+    if (turn.tlsSecretName) mounts.push({ volume: tlsVolume(chart, 'turn-tls', turn.tlsSecretName), path: LIVEKIT_TLS_DIR });
+  }
+
+  addWorkload(chart, ctx, {
+    component: 'sfu',
+    name: objectName(mc, 'sfu'),
+    kind: 'Deployment',
+    replicas: sfuReplicas(ctx),
+    hostNetwork: true,
+    user: SFU_USER,
+    // LiveKit drains on SIGTERM and exits when its last participant leaves; this is the only bound.
+    terminationGracePeriodSeconds: sfu.drainSeconds,
+    podAnnotations: { [ANNOTATION_CONFIG_HASH]: configHash(livekitYaml) },
+    nodeSelector: sfu.nodeSelector,
+    tolerations: sfu.tolerations,
+    zones: mc.spec.cloud.zones,
+    container: {
+      name: 'livekit-server',
+      image: sfu.image,
+      args: ['--config', `${LIVEKIT_CONFIG_DIR}/${LIVEKIT_CONFIG_FILE}`],
+      ports,
+      env: refs.redis ? { [LIVEKIT_REDIS_PASSWORD_ENV]: secretEnv(chart, refs.redis.name, refs.redis.key) } : {},
+      mounts,
+      // GET / fails when node stats go stale (e.g. Redis down): fine for readiness, fatal as
+      // liveness (livekit#4663 restarted whole fleets), so liveness only checks the port.
+      liveness: kplus.Probe.fromTcpSocket({ port: sfu.port, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
+      readiness: kplus.Probe.fromHttpGet('/', { port: sfu.port, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
+      startup: kplus.Probe.fromTcpSocket({ port: sfu.port, periodSeconds: Duration.seconds(2), failureThreshold: 60 }),
+      resources: sfu.resources,
+    },
+  });
+  addDisruptionBudget(chart, ctx, 'sfu', objectName(mc, 'sfu'));
+
+  const { signalling } = mc.spec;
+  addService(chart, ctx, {
+    name: objectName(mc, 'signalling'),
+    component: 'signalling',
+    target: 'sfu',
+    type: 'LoadBalancer',
+    ports: [{ name: signalling.certificate ? 'wss' : 'ws', port: signalling.port, targetPort: sfu.port }],
+    annotations: loadBalancerAnnotations(ctx, signalling.port, signalling.certificate),
+  });
+  if (mc.spec.monitoring.serviceMonitor) addServiceMonitor(chart, ctx);
+}
+
+function addServiceMonitor(chart: Chart, ctx: RenderContext): void {
+  const { mc } = ctx;
+  const name = objectName(mc, 'metrics');
+  addService(chart, ctx, { name, component: 'sfu', type: 'ClusterIP', ports: [{ name: 'metrics', port: mc.spec.sfu.metricsPort, targetPort: mc.spec.sfu.metricsPort }] });
+  new ApiObject(chart, `${name}-monitor`, {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: { name, labels: standardLabels(mc, 'sfu') },
+    spec: {
+      selector: { matchLabels: selectorLabels(mc, 'sfu') },
+      endpoints: [{ port: 'metrics', interval: '15s' }],
+    },
+  });
+}

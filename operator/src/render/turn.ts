@@ -1,0 +1,103 @@
+// TURN/STUN: coturn on the nodes (mode coturn) or the TURN/TLS entry of LiveKit's embedded TURN
+// (mode embedded). Modes external and disabled render nothing here.
+import { Duration, type Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import type { ExternalIPSource } from '../cloud/profiles.js';
+import type { RenderContext } from './context.js';
+import { TURN_CONFIG_DIR, TURN_CONFIG_FILE, TURN_RUN_DIR, TURN_TLS_DIR, TURN_TLS_LISTEN_PORT } from './config/paths.js';
+import { renderTurnserverConf } from './config/turnserver.js';
+import { configHash } from './hash.js';
+import { ANNOTATION_CONFIG_HASH, objectName, standardLabels } from './names.js';
+import { addService, loadBalancerAnnotations } from './service.js';
+import { addDisruptionBudget, addWorkload, type PortSpec } from './workload.js';
+import { configVolume, secretEnv, tlsVolume } from './volumes.js';
+
+/** uid of `nobody` in the coturn image: coturn needs no privilege (all ports unprivileged). */
+export const TURN_USER = 65534;
+export const TURN_SECRET_ENV = 'TURN_STATIC_AUTH_SECRET';
+export const HOST_IP_ENV = 'HOST_IP';
+
+/**
+ * Shell that starts coturn. The node's public IP is only known at run time (1:1 NAT on Outscale),
+ * and the shared secret must stay out of the ConfigMap, so both are added to the command line
+ * from the environment. Backquotes, not $(...), because Kubernetes expands $(VAR) in args itself.
+ */
+export function coturnStartScript(source: ExternalIPSource): string {
+  const conf = `${TURN_CONFIG_DIR}/${TURN_CONFIG_FILE}`;
+  const externalIP =
+    source.kind === 'metadata'
+      ? `public_ip=\`wget -qO- -T 5 ${source.url}\`\nexternal_ip="$public_ip/$${HOST_IP_ENV}"`
+      : `external_ip="$${HOST_IP_ENV}"`;
+  return [
+    'set -eu',
+    externalIP,
+    `exec turnserver -c ${conf} --external-ip="$external_ip" --static-auth-secret="$${TURN_SECRET_ENV}"`,
+  ].join('\n');
+}
+
+export function addTurn(chart: Chart, ctx: RenderContext): void {
+  const { mc } = ctx;
+  const { turn } = mc.spec;
+  if (turn.mode === 'coturn') addCoturn(chart, ctx);
+  if (turn.mode !== 'coturn' && turn.mode !== 'embedded') return;
+  // TURN/TLS for clients behind strict firewalls: TCP on 443 through the LB. Without a TLS Secret
+  // the LB terminates TLS and forwards plain TURN/TCP to the listening port.
+  const targetPort = turn.tlsSecretName || turn.mode === 'embedded' ? TURN_TLS_LISTEN_PORT : turn.udpPort;
+  addService(chart, ctx, {
+    name: objectName(mc, 'turnTls'),
+    component: 'turn',
+    target: turn.mode === 'coturn' ? 'turn' : 'sfu',
+    type: 'LoadBalancer',
+    ports: [{ name: 'turns', port: turn.tlsPort, targetPort }],
+    annotations: loadBalancerAnnotations(ctx, turn.tlsPort, turn.tlsSecretName ? undefined : turn.certificate),
+  });
+}
+
+function addCoturn(chart: Chart, ctx: RenderContext): void {
+  const { mc, refs } = ctx;
+  const { turn } = mc.spec;
+  const conf = renderTurnserverConf(ctx);
+  const config = new kplus.ConfigMap(chart, objectName(mc, 'turnConfig'), {
+    metadata: { name: objectName(mc, 'turnConfig'), labels: standardLabels(mc, 'turn') },
+    data: { [TURN_CONFIG_FILE]: conf },
+  });
+  const mounts = [
+    { volume: configVolume(chart, 'config', config), path: TURN_CONFIG_DIR },
+    { volume: kplus.Volume.fromEmptyDir(chart, `${objectName(mc, 'turn')}-run`, 'run'), path: TURN_RUN_DIR, readOnly: false },
+  ];
+  const ports: PortSpec[] = [
+    { name: 'turn-udp', port: turn.udpPort, protocol: 'UDP' },
+    { name: 'turn-tcp', port: turn.udpPort },
+  ];
+  if (turn.tlsSecretName) {
+    mounts.push({ volume: tlsVolume(chart, 'tls', turn.tlsSecretName), path: TURN_TLS_DIR });
+    ports.push({ name: 'turn-tls', port: TURN_TLS_LISTEN_PORT });
+  }
+  addWorkload(chart, ctx, {
+    component: 'turn',
+    name: objectName(mc, 'turn'),
+    kind: 'Deployment',
+    replicas: turn.replicas,
+    hostNetwork: true,
+    user: TURN_USER,
+    // Relayed calls end when the pod goes; give clients time to fail over to another TURN node.
+    terminationGracePeriodSeconds: 60,
+    podAnnotations: { [ANNOTATION_CONFIG_HASH]: configHash(conf) },
+    zones: mc.spec.cloud.zones,
+    container: {
+      name: 'coturn',
+      image: turn.image,
+      command: ['sh', '-c', coturnStartScript(ctx.profile.externalIP)],
+      ports,
+      env: {
+        [HOST_IP_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP),
+        [TURN_SECRET_ENV]: secretEnv(chart, refs.turn!.name, refs.turn!.key),
+      },
+      mounts,
+      liveness: kplus.Probe.fromTcpSocket({ port: turn.udpPort, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
+      readiness: kplus.Probe.fromTcpSocket({ port: turn.udpPort, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
+      resources: turn.resources,
+    },
+  });
+  addDisruptionBudget(chart, ctx, 'turn', objectName(mc, 'turn'));
+}

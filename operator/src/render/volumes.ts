@@ -1,0 +1,34 @@
+// Volumes shared by the renderers: config files from ConfigMaps and single secret files with a
+// mode that keeps them away from "others" (LiveKit refuses key files readable by others).
+import type { Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { SECRET_FILE_MODE } from './config/paths.js';
+
+export function configVolume(chart: Chart, volumeName: string, configMap: kplus.ConfigMap): kplus.Volume {
+  return kplus.Volume.fromConfigMap(chart, `${configMap.name}-${volumeName}`, configMap, { name: volumeName });
+}
+
+/** One key of a Secret, mounted as `file` with mode 0440 (group = the pod's fsGroup). */
+export function secretFileVolume(chart: Chart, volumeName: string, secretName: string, key: string, file: string): kplus.Volume {
+  const id = `${volumeName}-${secretName}`;
+  const secret = kplus.Secret.fromSecretName(chart, `${id}-ref`, secretName);
+  return kplus.Volume.fromSecret(chart, id, secret, {
+    name: volumeName,
+    defaultMode: SECRET_FILE_MODE,
+    items: { [key]: { path: file, mode: SECRET_FILE_MODE } },
+  });
+}
+
+/** A whole kubernetes.io/tls Secret (tls.crt, tls.key). */
+export function tlsVolume(chart: Chart, volumeName: string, secretName: string): kplus.Volume {
+  const secret = kplus.Secret.fromSecretName(chart, `${volumeName}-${secretName}-ref`, secretName);
+  return kplus.Volume.fromSecret(chart, `${volumeName}-${secretName}`, secret, { name: volumeName, defaultMode: SECRET_FILE_MODE });
+}
+
+export const secretEnv = (chart: Chart, secretName: string, key: string): kplus.EnvValue =>
+  kplus.EnvValue.fromSecretValue({ secret: secretRef(chart, secretName), key });
+
+function secretRef(chart: Chart, name: string): kplus.ISecret {
+  const id = `env-${name}`;
+  return (chart.node.tryFindChild(id) as kplus.ISecret | undefined) ?? kplus.Secret.fromSecretName(chart, id, name);
+}

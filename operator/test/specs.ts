@@ -1,0 +1,207 @@
+// Shared test data: a valid base MeetingCluster and the table of invalid specs with the exact
+// error each must produce. Unit tests check the offline validator against it; integration tests
+// send the `admission` rows to the real API server and expect it to refuse them the same way.
+import type { FieldError } from '../src/api/errors.js';
+
+export type Manifest = Record<string, any>;
+
+export function baseManifest(): Manifest {
+  return {
+    apiVersion: 'meet.sovereign.io/v1alpha1',
+    kind: 'MeetingCluster',
+    metadata: { name: 'visio', namespace: 'justice' },
+    spec: {
+      cloud: { profile: 'outscale', region: 'cloudgouv-eu-west-1', zones: ['cloudgouv-eu-west-1a'] },
+      domain: 'visio.justice.example',
+      turn: { mode: 'coturn', domain: 'turn.justice.example', certificate: 'orn:ows:idauth::1:server-certificate/turn' },
+    },
+  };
+}
+
+export interface InvalidCase {
+  name: string;
+  mutate: (m: Manifest) => void;
+  errors: FieldError[];
+  /** Rejected at admission by the CRD schema/CEL; the string is what the API server says. */
+  apiserver?: string;
+}
+
+export const INVALID: InvalidCase[] = [
+  {
+    name: 'minReplicas above maxReplicas',
+    mutate: (m) => (m.spec.autoscaling = { enabled: true, minReplicas: 5, maxReplicas: 3 }),
+    errors: [{ path: 'spec.autoscaling.minReplicas', message: 'minReplicas must be less than or equal to maxReplicas' }],
+    apiserver: 'minReplicas must be less than or equal to maxReplicas',
+  },
+  {
+    name: 'UDP range start not below end',
+    mutate: (m) => (m.spec.sfu = { rtc: { udpPortRange: { start: 60000, end: 50000 } } }),
+    errors: [{ path: 'spec.sfu.rtc.udpPortRange', message: 'start must be lower than end' }],
+    apiserver: 'start must be lower than end',
+  },
+  {
+    name: 'UDP range in privileged ports',
+    mutate: (m) => (m.spec.sfu = { rtc: { udpPortRange: { start: 80, end: 5000 } } }),
+    errors: [{ path: 'spec.sfu.rtc.udpPortRange.start', message: 'must be >= 1024 (got 80)' }],
+    apiserver: 'should be greater than or equal to 1024',
+  },
+  {
+    name: 'relay range overlaps media range',
+    mutate: (m) => (m.spec.turn.relayPortRange = { start: 55000, end: 56000 }),
+    errors: [{ path: 'spec.turn.relayPortRange', message: 'turn.relayPortRange must not overlap sfu.rtc.udpPortRange (both bind UDP ports on the same nodes)' }],
+    apiserver: 'turn.relayPortRange must not overlap sfu.rtc.udpPortRange',
+  },
+  {
+    name: 'external TURN without a host',
+    mutate: (m) => (m.spec.turn = { mode: 'external', external: { secretRef: { name: 'turn', key: 'secret' } } }),
+    errors: [{ path: 'spec.turn.external.host', message: 'is required' }],
+    apiserver: 'spec.turn.external.host: Required value',
+  },
+  {
+    name: 'external TURN without a secretRef',
+    mutate: (m) => (m.spec.turn = { mode: 'external', external: { host: 'turn.partner.example' } }),
+    errors: [{ path: 'spec.turn.external.secretRef', message: 'is required' }],
+    apiserver: 'spec.turn.external.secretRef: Required value',
+  },
+  {
+    name: 'TURN mode external without its settings',
+    mutate: (m) => (m.spec.turn = { mode: 'external' }),
+    errors: [{ path: 'spec.turn.external', message: 'external (host, port, protocol, secretRef) is required when mode is external' }],
+    apiserver: 'external (host, port, protocol, secretRef) is required when mode is external',
+  },
+  {
+    name: 'external Redis without an address',
+    mutate: (m) => (m.spec.redis = { mode: 'external' }),
+    errors: [{ path: 'spec.redis.external', message: 'external.address is required when mode is external' }],
+    apiserver: 'external.address is required when mode is external',
+  },
+  {
+    name: 'managed Redis with external settings',
+    mutate: (m) => (m.spec.redis = { mode: 'managed', external: { address: 'redis.example:6379' } }),
+    errors: [{ path: 'spec.redis.external', message: 'external may only be set when mode is external' }],
+    apiserver: 'external may only be set when mode is external',
+  },
+  {
+    name: 'coturn without a TURN domain',
+    mutate: (m) => delete m.spec.turn.domain,
+    errors: [{ path: 'spec.turn.domain', message: 'domain is required when mode is coturn or embedded' }],
+    apiserver: 'domain is required when mode is coturn or embedded',
+  },
+  {
+    name: 'TURN domain equal to the signalling domain',
+    mutate: (m) => (m.spec.turn.domain = m.spec.domain),
+    errors: [{ path: 'spec.turn.domain', message: 'turn.domain must differ from domain (TURN/TLS and signalling each need their own load balancer on port 443)' }],
+    apiserver: 'turn.domain must differ from domain',
+  },
+  {
+    name: 'unknown TURN mode',
+    mutate: (m) => (m.spec.turn.mode = 'stunner'),
+    errors: [{ path: 'spec.turn.mode', message: 'must be one of coturn, embedded, external, disabled (got "stunner")' }],
+    apiserver: 'Unsupported value: "stunner"',
+  },
+  {
+    name: 'outscale without a region',
+    mutate: (m) => delete m.spec.cloud.region,
+    errors: [{ path: 'spec.cloud.region', message: 'region is required with the outscale profile' }],
+    apiserver: 'region is required with the outscale profile',
+  },
+  {
+    name: 'SFU ports colliding on the node',
+    mutate: (m) => (m.spec.sfu = { port: 7881 }),
+    errors: [{ path: 'spec.sfu', message: 'port, metricsPort and rtc.tcpPort must all differ (they share the node network)' }],
+    apiserver: 'port, metricsPort and rtc.tcpPort must all differ',
+  },
+  {
+    name: 'signalling domain that is not a DNS name',
+    mutate: (m) => (m.spec.domain = 'Visio_Justice'),
+    errors: [{ path: 'spec.domain', message: 'must match ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$ (got "Visio_Justice")' }],
+    apiserver: 'spec.domain: Invalid value: "Visio_Justice"',
+  },
+  {
+    name: 'CPU request that is not a quantity',
+    mutate: (m) => (m.spec.sfu = { resources: { requests: { cpu: 'lots' } } }),
+    errors: [{ path: 'spec.sfu.resources.requests.cpu', message: 'must be a resource quantity such as 500m, 2 or 4Gi (got "lots")' }],
+    apiserver: 'spec.sfu.resources.requests.cpu',
+  },
+  {
+    name: 'misspelt field',
+    mutate: (m) => (m.spec.sfu = { replics: 3 }),
+    errors: [{ path: 'spec.sfu.replics', message: 'unknown field' }],
+    apiserver: 'unknown field "spec.sfu.replics"',
+  },
+  // Rules only the operator can check: accepted at admission, reported as InvalidSpec.
+  {
+    name: 'region outside the EU',
+    mutate: (m) => ((m.spec.cloud.region = 'us-east-2'), (m.spec.cloud.zones = [])),
+    errors: [{ path: 'spec.cloud.region', message: '"us-east-2" is outside the EU; the outscale profile allows eu-west-2, cloudgouv-eu-west-1' }],
+  },
+  {
+    name: 'unknown Outscale region',
+    mutate: (m) => ((m.spec.cloud.region = 'eu-north-9'), (m.spec.cloud.zones = [])),
+    errors: [{ path: 'spec.cloud.region', message: '"eu-north-9" is not an EU region of outscale; the outscale profile allows eu-west-2, cloudgouv-eu-west-1' }],
+  },
+  {
+    name: 'generic profile in a non-EU region',
+    mutate: (m) => (m.spec.cloud = { profile: 'generic', region: 'ap-northeast-1' }),
+    errors: [{ path: 'spec.cloud.region', message: '"ap-northeast-1" is outside the EU; only EU regions are allowed' }],
+  },
+  {
+    name: 'zone of another region',
+    mutate: (m) => (m.spec.cloud.zones = ['cloudgouv-eu-west-1a', 'eu-west-2b']),
+    errors: [{ path: 'spec.cloud.zones[1]', message: '"eu-west-2b" is not a zone of cloudgouv-eu-west-1; expected one of cloudgouv-eu-west-1a, cloudgouv-eu-west-1b, cloudgouv-eu-west-1c' }],
+  },
+  {
+    name: 'image outside the allowed registries',
+    mutate: (m) => ((m.spec.sovereignty = { allowedRegistries: ['registry.justice.example/'] }), (m.spec.sfu = { image: 'registry.justice.example/livekit:v1.13.5' })),
+    errors: [
+      { path: 'spec.turn.image', message: '"coturn/coturn:4.6.3-alpine" is not from an allowed registry; spec.sovereignty.allowedRegistries allows registry.justice.example/' },
+      { path: 'spec.redis.image', message: '"redis:7.4.2-alpine" is not from an allowed registry; spec.sovereignty.allowedRegistries allows registry.justice.example/' },
+    ],
+  },
+  {
+    name: 'Google STUN server',
+    mutate: (m) => (m.spec.sovereignty = { stunServers: ['stun.l.google.com:19302'] }),
+    errors: [{ path: 'spec.sovereignty.stunServers[0]', message: '"stun.l.google.com:19302" is a public STUN service run outside the EU; list a STUN server you run (coturn answers STUN)' }],
+  },
+  {
+    name: 'embedded TURN without a STUN server',
+    mutate: (m) => (m.spec.turn.mode = 'embedded'),
+    errors: [{ path: 'spec.sovereignty.stunServers', message: 'required when turn.mode is embedded: LiveKit asks STUN for the node public IP before its embedded TURN starts; list a STUN server you run' }],
+  },
+  {
+    name: 'embedded TURN on another TLS port',
+    mutate: (m) => ((m.spec.turn.mode = 'embedded'), (m.spec.turn.tlsPort = 8443), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] })),
+    errors: [{ path: 'spec.turn.tlsPort', message: 'must be 443 with embedded TURN (got 8443): LiveKit always tells clients turns:<domain>:443' }],
+  },
+  {
+    name: 'TURN/TLS with no certificate anywhere',
+    mutate: (m) => delete m.spec.turn.certificate,
+    errors: [{ path: 'spec.turn.certificate', message: 'TURN/TLS on port 443 needs spec.turn.tlsSecretName (the TURN server terminates TLS) or spec.turn.certificate (the load balancer does)' }],
+  },
+  {
+    name: 'TURN disabled on Outscale without STUN',
+    mutate: (m) => (m.spec.turn = { mode: 'disabled' }),
+    errors: [{ path: 'spec.sovereignty.stunServers', message: 'required when turn.mode is disabled on outscale: nodes sit behind 1:1 NAT and LiveKit must learn their public IP through a STUN server you run' }],
+  },
+  {
+    name: 'name too long for derived Service names',
+    mutate: (m) => (m.metadata.name = 'visioconference-ministere-justice-paris-centre-ville'),
+    errors: [{ path: 'metadata.name', message: '"visioconference-ministere-justice-paris-centre-ville" is 52 characters; at most 51 so that derived Service names such as "visioconference-ministere-justice-paris-centre-ville-sfu-metrics" fit 63' }],
+  },
+  {
+    name: 'name that cannot name a Service',
+    mutate: (m) => (m.metadata.name = '1visio'),
+    errors: [{ path: 'metadata.name', message: '"1visio" must be a DNS-1035 label (lower case letters, digits and \'-\', starting with a letter): it names Services' }],
+  },
+  {
+    name: 'memory request above its limit',
+    mutate: (m) => (m.spec.sfu = { resources: { requests: { memory: '8Gi' }, limits: { memory: '4Gi' } } }),
+    errors: [{ path: 'spec.sfu.resources.requests.memory', message: 'request 8Gi exceeds limit 4Gi' }],
+  },
+];
+
+export function invalidManifest(c: InvalidCase): Manifest {
+  const m = baseManifest();
+  c.mutate(m);
+  return m;
+}

@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: unit tests of pure code (no server), and integration tests that run against the
+// real local control plane started by hack/ (see hack/README.md).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['operator/src/**/*.test.ts', 'operator/test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+    ],
+  },
+});
