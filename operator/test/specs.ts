@@ -205,3 +205,11 @@ export function invalidManifest(c: InvalidCase): Manifest {
   c.mutate(m);
   return m;
 }
+
+/** Fixed credentials for deterministic renders (golden files); never used outside tests. */
+export const TEST_SECRETS = {
+  livekitApiKey: 'APItestkey00001',
+  livekitApiSecret: 'test-api-secret-0123456789abcdefghijklmnop',
+  turnSharedSecret: 'test-turn-secret-0123456789abcdefghijklmno',
+  redisPassword: 'test-redis-password-0123456789abcdefghijkl',
+};

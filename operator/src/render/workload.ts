@@ -117,6 +117,8 @@ export function addWorkload(chart: Chart, ctx: RenderContext, spec: WorkloadSpec
   api.addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
   // A Service named like an env prefix (e.g. "livekit") would inject LIVEKIT_PORT and break start-up.
   api.addJsonPatch(JsonPatch.add('/spec/template/spec/enableServiceLinks', false));
+  // cdk8s-plus defaults replicas to 2; when an HPA owns the count, applying any value would fight it.
+  if (spec.replicas === undefined) api.addJsonPatch(JsonPatch.remove('/spec/replicas'));
   api.addJsonPatch(JsonPatch.add(`${CONTAINER}/resources`, resourceRequirements(c.resources)));
   api.addJsonPatch(JsonPatch.add(`${CONTAINER}/securityContext/capabilities`, { drop: ['ALL'] }));
   api.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));

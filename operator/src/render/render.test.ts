@@ -1,0 +1,297 @@
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { validateMeetingCluster } from '../api/validate.js';
+import type { MeetingCluster } from '../api/types.js';
+import { TEST_SECRETS, baseManifest, type Manifest } from '../../test/specs.js';
+import { byKind, find, leafPaths, livekitYaml, podSpec } from '../../test/render-helpers.js';
+import { renderCluster } from './index.js';
+
+function cluster(m: Manifest): MeetingCluster {
+  const { errors, cluster } = validateMeetingCluster(m);
+  if (!cluster) throw new Error(errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
+  return cluster;
+}
+
+const render = (m: Manifest, opts = {}) => renderCluster(cluster(m), TEST_SECRETS, opts);
+const modified = (f: (m: Manifest) => void): Manifest => {
+  const m = baseManifest();
+  f(m);
+  return m;
+};
+
+/**
+ * Every livekit.yaml key the renderer may emit, checked against livekit-server's config structs
+ * (pkg/config/config.go and the rtcconfig/redis packages it embeds). Strict mode stays on, so an
+ * unknown key would stop the server; the media tests prove it with the real binary.
+ */
+const LIVEKIT_KEYS = new Set([
+  'port', 'key_file', 'prometheus.port', 'logging.level', 'logging.json',
+  'rtc.tcp_port', 'rtc.port_range_start', 'rtc.port_range_end', 'rtc.use_external_ip', 'rtc.stun_servers[]',
+  'rtc.turn_servers[].host', 'rtc.turn_servers[].port', 'rtc.turn_servers[].protocol', 'rtc.turn_servers[].secret_file',
+  'redis.address', 'redis.tls.enabled',
+  'room.max_participants', 'room.empty_timeout',
+  'turn.enabled', 'turn.domain', 'turn.tls_port', 'turn.udp_port', 'turn.relay_range_start', 'turn.relay_range_end',
+  'turn.external_tls', 'turn.cert_file', 'turn.key_file',
+]);
+
+describe('golden files', () => {
+  const examples = readdirSync('examples').filter((f) => f.endsWith('.yaml') && !f.includes('storageclass'));
+  it.each(examples)('%s renders as recorded', (file) => {
+    const objects = render(parse(readFileSync(`examples/${file}`, 'utf8')));
+    const text = objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+    const golden = `operator/test/golden/${file}`;
+    if (process.env.UPDATE_GOLDEN) writeFileSync(golden, text);
+    expect(existsSync(golden), `${golden} is missing: run UPDATE_GOLDEN=1 make test-unit`).toBe(true);
+    expect(text).toBe(readFileSync(golden, 'utf8'));
+  });
+});
+
+describe('SFU', () => {
+  const objects = render(baseManifest());
+  const sfu = find(objects, 'Deployment', 'visio-sfu');
+  const pod = podSpec(sfu);
+  const container = pod.containers[0];
+
+  it('runs one pod per node on the host network, without service links', () => {
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.dnsPolicy).toBe('ClusterFirstWithHostNet');
+    expect(pod.enableServiceLinks).toBe(false);
+    expect(pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]).toEqual({
+      topologyKey: 'kubernetes.io/hostname',
+      labelSelector: { matchLabels: { 'app.kubernetes.io/instance': 'visio', 'app.kubernetes.io/component': 'sfu' } },
+    });
+    expect(container.ports.map((p: any) => [p.containerPort, p.hostPort])).toEqual([[7880, 7880], [7881, 7881], [6789, 6789]]);
+  });
+
+  it('probes liveness on the TCP port and readiness on GET / (livekit#4663)', () => {
+    expect(container.livenessProbe.tcpSocket).toEqual({ port: 7880 });
+    expect(container.livenessProbe.httpGet).toBeUndefined();
+    expect(container.readinessProbe.httpGet).toMatchObject({ path: '/', port: 7880 });
+  });
+
+  it('drains for spec.sfu.drainSeconds and spreads over zones', () => {
+    expect(pod.terminationGracePeriodSeconds).toBe(18000);
+    expect(pod.topologySpreadConstraints[0]).toMatchObject({ topologyKey: 'topology.kubernetes.io/zone', maxSkew: 1 });
+    expect(pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values).toEqual(['cloudgouv-eu-west-1a']);
+  });
+
+  it('mounts API keys as a file readable by the group only and takes the Redis password from a secretKeyRef', () => {
+    const keys = pod.volumes.find((v: any) => v.name === 'api-keys');
+    expect(keys.secret).toEqual({ secretName: 'visio-livekit-keys', defaultMode: 0o440, items: [{ key: 'keys.yaml', path: 'keys.yaml', mode: 0o440 }] });
+    expect(container.env).toEqual([{ name: 'LIVEKIT_REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'visio-redis-auth', key: 'password' } } }]);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, fsGroup: 1000 });
+  });
+
+  it('is non-root, read-only and drops every capability', () => {
+    expect(container.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+  });
+
+  it('keeps resources verbatim', () => {
+    const m = modified((m) => (m.spec.sfu = { resources: { requests: { cpu: '3500m', memory: '3Gi' }, limits: { memory: '6Gi' } } }));
+    const c = podSpec(find(render(m), 'Deployment', 'visio-sfu')).containers[0];
+    expect(c.resources).toEqual({ requests: { cpu: '3500m', memory: '3Gi' }, limits: { memory: '6Gi' } });
+  });
+
+  it('rolls pods when the config changes (config hash annotation)', () => {
+    const hash = (m: Manifest) => find(render(m), 'Deployment', 'visio-sfu').spec.template.metadata.annotations['meet.sovereign.io/config-hash'];
+    const base = hash(baseManifest());
+    expect(base).toMatch(/^[0-9a-f]{16}$/);
+    expect(hash(baseManifest())).toBe(base);
+    expect(hash(modified((m) => (m.spec.sfu = { maxParticipantsPerRoom: 40 })))).not.toBe(base);
+  });
+
+  it('has a disruption budget and no construct-path labels', () => {
+    expect(find(objects, 'PodDisruptionBudget', 'visio-sfu').spec.maxUnavailable).toBe(1);
+    expect(JSON.stringify(objects)).not.toContain('cdk8s.io');
+  });
+
+  it('takes replicas from the spec, the autoscaler, or leaves them to the HPA', () => {
+    const replicas = (f: (m: Manifest) => void, opts = {}) => find(render(modified(f), opts), 'Deployment', 'visio-sfu').spec.replicas;
+    expect(replicas((m) => (m.spec.sfu = { replicas: 4 }))).toBe(4);
+    expect(replicas((m) => (m.spec.autoscaling = { enabled: true, minReplicas: 3, maxReplicas: 8 }))).toBe(3);
+    expect(replicas((m) => (m.spec.autoscaling = { enabled: true, minReplicas: 3, maxReplicas: 8 }), { sfuReplicas: 6 })).toBe(6);
+    expect(replicas((m) => (m.spec.autoscaling = { enabled: true, minReplicas: 3, maxReplicas: 8 }), { sfuReplicas: 50 })).toBe(8);
+    const cpu = render(modified((m) => (m.spec.autoscaling = { enabled: true, metric: 'cpu', minReplicas: 2, maxReplicas: 5, scaleDownDelaySeconds: 900 })));
+    expect(find(cpu, 'Deployment', 'visio-sfu').spec.replicas).toBeUndefined();
+    const hpa = find(cpu, 'HorizontalPodAutoscaler', 'visio-sfu');
+    expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 5, scaleTargetRef: { kind: 'Deployment', name: 'visio-sfu' } });
+    expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(900);
+    expect(byKind(objects, 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+});
+
+describe('livekit.yaml', () => {
+  it('uses only real LiveKit keys in every mode', () => {
+    const variants: ((m: Manifest) => void)[] = [
+      () => {},
+      (m) => ((m.spec.turn.mode = 'embedded'), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] })),
+      (m) => ((m.spec.turn = { mode: 'embedded', domain: 'turn.justice.example', tlsSecretName: 'tls' }), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] })),
+      (m) => (m.spec.turn = { mode: 'external', external: { host: 'turn.partner.example', secretRef: { name: 's', key: 'k' } } }),
+      (m) => (m.spec.redis = { mode: 'external', external: { address: 'redis.x.example:6380', tls: true } }),
+    ];
+    for (const v of variants) {
+      const unknown = leafPaths(livekitYaml(render(modified(v)))).filter((p) => !LIVEKIT_KEYS.has(p));
+      expect(unknown).toEqual([]);
+    }
+  });
+
+  it('points STUN at our own TURN server and TURN at the shared-secret scheme', () => {
+    const conf = livekitYaml(render(baseManifest()));
+    expect(conf.rtc.use_external_ip).toBe(true);
+    expect(conf.rtc.stun_servers).toEqual(['turn.justice.example:3478']);
+    expect(conf.rtc.turn_servers).toEqual([
+      { host: 'turn.justice.example', port: 443, protocol: 'tls', secret_file: '/etc/livekit/turn/secret' },
+      { host: 'turn.justice.example', port: 3478, protocol: 'udp', secret_file: '/etc/livekit/turn/secret' },
+    ]);
+    expect(conf.redis).toEqual({ address: 'visio-redis.justice.svc.cluster.local:6379' });
+    expect(conf.key_file).toBe('/etc/livekit/keys/keys.yaml');
+  });
+
+  it('never falls back to LiveKit\'s Google/Twilio STUN defaults', () => {
+    // TURN disabled on a generic cluster: no STUN of ours, so LiveKit must not look up its IP at all.
+    const conf = livekitYaml(render(modified((m) => ((m.spec.cloud = { profile: 'generic' }), (m.spec.turn = { mode: 'disabled' })))));
+    expect(conf.rtc.use_external_ip).toBe(false);
+    expect(conf.rtc.stun_servers).toEqual([]);
+  });
+
+  it('uses the external TURN server for STUN and mounts its secret', () => {
+    const objects = render(modified((m) => (m.spec.turn = { mode: 'external', external: { host: 'turn.partner.example', port: 3479, secretRef: { name: 'partner-turn', key: 'shared' } } })));
+    const conf = livekitYaml(objects);
+    expect(conf.rtc.stun_servers).toEqual(['turn.partner.example:3479']);
+    expect(conf.rtc.turn_servers).toEqual([{ host: 'turn.partner.example', port: 3479, protocol: 'udp', secret_file: '/etc/livekit/turn/secret' }]);
+    const vol = podSpec(find(objects, 'Deployment', 'visio-sfu')).volumes.find((v: any) => v.name === 'turn-secret');
+    expect(vol.secret.secretName).toBe('partner-turn');
+    expect(vol.secret.items).toEqual([{ key: 'shared', path: 'secret', mode: 0o440 }]);
+    expect(byKind(objects, 'Secret').map((s) => s.metadata.name)).not.toContain('visio-turn-secret');
+  });
+});
+
+describe('TURN', () => {
+  const objects = render(baseManifest());
+
+  it('wires one shared secret into coturn (env) and LiveKit (file)', () => {
+    const turn = podSpec(find(objects, 'Deployment', 'visio-turn'));
+    const env = turn.containers[0].env.find((e: any) => e.name === 'TURN_STATIC_AUTH_SECRET');
+    expect(env.valueFrom.secretKeyRef).toEqual({ name: 'visio-turn-secret', key: 'secret' });
+    const sfuVol = podSpec(find(objects, 'Deployment', 'visio-sfu')).volumes.find((v: any) => v.name === 'turn-secret');
+    expect(sfuVol.secret.secretName).toBe('visio-turn-secret');
+    const secret = find(objects, 'Secret', 'visio-turn-secret');
+    expect(Buffer.from(secret.data.secret, 'base64').toString()).toBe(TEST_SECRETS.turnSharedSecret);
+  });
+
+  it('learns the node public IP from the profile source and keeps the secret out of the config', () => {
+    const script = podSpec(find(objects, 'Deployment', 'visio-turn')).containers[0].command[2];
+    expect(script).toContain('http://169.254.169.254/latest/meta-data/public-ipv4');
+    expect(script).not.toContain('$(');
+    const conf = find(objects, 'ConfigMap', 'visio-turn-config').data['turnserver.conf'];
+    expect(conf).toContain('use-auth-secret');
+    expect(conf).not.toMatch(/static-auth-secret=/);
+    const generic = render(modified((m) => (m.spec.cloud = { profile: 'generic' })));
+    expect(podSpec(find(generic, 'Deployment', 'visio-turn')).containers[0].command[2]).toContain('external_ip="$HOST_IP"');
+  });
+
+  it('denies private, loopback, link-local and metadata ranges as relay peers', () => {
+    const conf: string = find(objects, 'ConfigMap', 'visio-turn-config').data['turnserver.conf'];
+    for (const r of ['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255', '127.0.0.0-127.255.255.255', '169.254.0.0-169.254.255.255', '100.64.0.0-100.127.255.255', 'fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff']) {
+      expect(conf).toContain(`denied-peer-ip=${r}\n`);
+    }
+    expect(conf).toContain('min-port=30000\nmax-port=40000\n');
+  });
+
+  it('terminates TLS at the LB (plain TURN/TCP behind) or in coturn with a TLS Secret', () => {
+    const lb = find(objects, 'Service', 'visio-turn-tls');
+    expect(lb.spec.ports).toEqual([{ name: 'turns', port: 443, protocol: 'TCP', targetPort: 3478 }]);
+    expect(lb.metadata.annotations['service.beta.kubernetes.io/osc-load-balancer-ssl-cert']).toBe('orn:ows:idauth::1:server-certificate/turn');
+    const own = render(modified((m) => ((m.spec.turn.tlsSecretName = 'turn-tls'), delete m.spec.turn.certificate)));
+    expect(find(own, 'Service', 'visio-turn-tls').spec.ports[0].targetPort).toBe(5349);
+    expect(find(own, 'Service', 'visio-turn-tls').metadata.annotations['service.beta.kubernetes.io/osc-load-balancer-ssl-cert']).toBeUndefined();
+    expect(find(own, 'ConfigMap', 'visio-turn-config').data['turnserver.conf']).toContain('tls-listening-port=5349\ncert=/etc/coturn/tls/tls.crt\npkey=/etc/coturn/tls/tls.key\n');
+  });
+
+  it('renders no coturn for embedded, external or disabled TURN', () => {
+    const embedded = render(modified((m) => ((m.spec.turn.mode = 'embedded'), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] }))));
+    expect(byKind(embedded, 'Deployment').map((d) => d.metadata.name)).toEqual(['visio-sfu']);
+    const svc = find(embedded, 'Service', 'visio-turn-tls');
+    expect(svc.spec.selector['app.kubernetes.io/component']).toBe('sfu');
+    expect(svc.spec.ports[0].targetPort).toBe(5349);
+    expect(livekitYaml(embedded).turn).toMatchObject({ enabled: true, domain: 'turn.justice.example', external_tls: true, tls_port: 5349 });
+    const disabled = render(modified((m) => ((m.spec.cloud = { profile: 'generic' }), (m.spec.turn = { mode: 'disabled' }))));
+    expect(disabled.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'turn')).toEqual([]);
+  });
+});
+
+describe('Redis', () => {
+  it('managed: StatefulSet on the encrypted class, PVC policy from deletePolicy, password from the Secret', () => {
+    const objects = render(modified((m) => (m.spec.redis = { storage: { size: '5Gi', deletePolicy: 'Delete' } })));
+    const sts = find(objects, 'StatefulSet', 'visio-redis');
+    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'bsu-gp2-encrypted', resources: { requests: { storage: '5Gi' } } });
+    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Delete', whenScaled: 'Retain' });
+    const c = podSpec(sts).containers[0];
+    expect(c.command).toEqual(['redis-server', '/etc/redis/redis.conf', '--requirepass', '$(REDIS_PASSWORD)']);
+    expect(c.env[0].valueFrom.secretKeyRef).toEqual({ name: 'visio-redis-auth', key: 'password' });
+    expect(find(objects, 'Service', 'visio-redis').spec.clusterIP).toBe('None');
+  });
+
+  it('is fenced: only this cluster\'s SFU pods and node ranges reach it', () => {
+    const objects = render(modified((m) => (m.spec.cloud.nodeCIDRs = ['10.50.0.0/16'])));
+    const np = find(objects, 'NetworkPolicy', 'visio-redis-ingress');
+    expect(np.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/instance': 'visio', 'app.kubernetes.io/component': 'redis' });
+    expect(np.spec.ingress[0].from).toEqual([
+      { podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'visio', 'app.kubernetes.io/component': 'sfu' } } },
+      { ipBlock: { cidr: '10.50.0.0/16' } },
+    ]);
+    expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 6379 }]);
+  });
+
+  it('external: no Redis objects, the user Secret referenced, TLS when asked', () => {
+    const objects = render(modified((m) => (m.spec.redis = { mode: 'external', external: { address: 'redis.data.example:6380', passwordSecretRef: { name: 'r', key: 'pw' }, tls: true } })));
+    expect(objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'redis')).toEqual([]);
+    expect(livekitYaml(objects).redis).toEqual({ address: 'redis.data.example:6380', tls: { enabled: true } });
+    const env = podSpec(find(objects, 'Deployment', 'visio-sfu')).containers[0].env;
+    expect(env).toEqual([{ name: 'LIVEKIT_REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'r', key: 'pw' } } }]);
+  });
+});
+
+describe('user-supplied Secrets win', () => {
+  it('renders no generated Secret for credentials the user provides', () => {
+    const objects = render(modified((m) => {
+      m.spec.sfu = { apiKeysSecretName: 'my-keys' };
+      m.spec.turn.sharedSecretName = 'my-turn';
+      m.spec.redis = { passwordSecretName: 'my-redis' };
+    }));
+    expect(byKind(objects, 'Secret')).toEqual([]);
+    const pod = podSpec(find(objects, 'Deployment', 'visio-sfu'));
+    expect(pod.volumes.find((v: any) => v.name === 'api-keys').secret.secretName).toBe('my-keys');
+    expect(pod.volumes.find((v: any) => v.name === 'turn-secret').secret.secretName).toBe('my-turn');
+    expect(pod.containers[0].env[0].valueFrom.secretKeyRef.name).toBe('my-redis');
+  });
+});
+
+describe('signalling load balancer', () => {
+  it('is TCP with the profile annotations and the user overrides', () => {
+    const objects = render(modified((m) => {
+      m.spec.signalling = { certificate: 'orn:cert' };
+      m.spec.cloud.loadBalancer = { internal: true, ipPool: 'pool-a', annotations: { 'service.beta.kubernetes.io/osc-load-balancer-connection-idle-timeout': '4000' } };
+    }));
+    const svc = find(objects, 'Service', 'visio-signalling');
+    expect(svc.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'wss', port: 443, protocol: 'TCP', targetPort: 7880 }] });
+    expect(svc.metadata.annotations).toEqual({
+      'service.beta.kubernetes.io/osc-load-balancer-backend-protocol': 'tcp',
+      'service.beta.kubernetes.io/osc-load-balancer-connection-idle-timeout': '4000',
+      'service.beta.kubernetes.io/osc-load-balancer-ingress-address': 'both',
+      'service.beta.kubernetes.io/osc-load-balancer-internal': 'true',
+      'service.beta.kubernetes.io/osc-load-balancer-ip-pool': 'pool-a',
+      'service.beta.kubernetes.io/osc-load-balancer-ssl-cert': 'orn:cert',
+      'service.beta.kubernetes.io/osc-load-balancer-ssl-ports': '443',
+    });
+  });
+
+  it('adds a metrics Service and ServiceMonitor only when asked', () => {
+    expect(byKind(render(baseManifest()), 'ServiceMonitor')).toEqual([]);
+    const objects = render(modified((m) => (m.spec.monitoring = { serviceMonitor: true })));
+    expect(find(objects, 'ServiceMonitor', 'visio-sfu-metrics').spec.endpoints).toEqual([{ port: 'metrics', interval: '15s' }]);
+    expect(find(objects, 'Service', 'visio-sfu-metrics').spec.ports[0].port).toBe(6789);
+  });
+});
