@@ -12,6 +12,18 @@ export default defineConfig({
           environment: 'node',
         },
       },
+      {
+        test: {
+          name: 'integration',
+          include: ['operator/test/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['hack/controlplane-global-setup.mjs'],
+          // One control plane for the whole run; files share it, so they run one at a time.
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

@@ -17,6 +17,8 @@ function structuralProblems(s: JSONSchema, path = ''): string[] {
   if (!s.type && !s['x-kubernetes-int-or-string'] && !s['x-kubernetes-preserve-unknown-fields']) out.push(`${path}: no type`);
   if (s.additionalProperties !== undefined && s.properties && Object.keys(s.properties).length) out.push(`${path}: properties and additionalProperties`);
   if (s.type === 'array' && !s.items) out.push(`${path}: array without items`);
+  if (s.anyOf && JSON.stringify(s.anyOf) !== JSON.stringify([{ type: 'integer' }, { type: 'string' }])) out.push(`${path}: anyOf other than int-or-string`);
+  if (s.anyOf && !s['x-kubernetes-int-or-string']) out.push(`${path}: anyOf without x-kubernetes-int-or-string`);
   for (const [k, v] of Object.entries(s.properties ?? {})) out.push(...structuralProblems(v, `${path}.${k}`));
   if (s.items) out.push(...structuralProblems(s.items, `${path}[]`));
   if (typeof s.additionalProperties === 'object') out.push(...structuralProblems(s.additionalProperties, `${path}{}`));

@@ -97,10 +97,15 @@ export const portRange = (description: string, start: number, end: number): JSON
 
 const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 
+/**
+ * int-or-string, in the only anyOf form a structural schema admits (the branches carry nothing but
+ * their type); the pattern sits beside it and, as in JSON Schema, only applies to strings.
+ */
 export const quantity = (description: string, extra: Extra = {}): JSONSchema => ({
   description,
   'x-kubernetes-int-or-string': true,
-  anyOf: [{ type: 'integer' }, { type: 'string', pattern: QUANTITY }],
+  anyOf: [{ type: 'integer' }, { type: 'string' }],
+  pattern: QUANTITY,
   ...extra,
 });
 

@@ -81,6 +81,8 @@ const signalling = obj(
   { default: {} },
 );
 
+// Rules on objects that default to {} guard with has(): the API server also checks each default
+// value against the rules, before nested defaults are filled in.
 const sfu = obj(
   'The LiveKit SFU: one pod per node (hostNetwork, because WebRTC UDP ranges cannot be expressed as container ports).',
   {
@@ -137,9 +139,6 @@ const sfu = obj(
   },
   {
     default: {},
-    'x-kubernetes-validations': [
-      { rule: 'self.port != self.rtc.tcpPort && self.port != self.metricsPort && self.rtc.tcpPort != self.metricsPort', message: 'port, metricsPort and rtc.tcpPort must all differ (they share the node network)' },
-    ],
   },
 );
 
@@ -181,8 +180,8 @@ const turn = obj(
   {
     default: {},
     'x-kubernetes-validations': [
-      { rule: "!(self.mode in ['coturn', 'embedded']) || has(self.domain)", message: 'domain is required when mode is coturn or embedded', fieldPath: '.domain', reason: 'FieldValueRequired' },
-      { rule: "self.mode != 'external' || has(self.external)", message: 'external (host, port, protocol, secretRef) is required when mode is external', fieldPath: '.external', reason: 'FieldValueRequired' },
+      { rule: "!has(self.mode) || !(self.mode in ['coturn', 'embedded']) || has(self.domain)", message: 'domain is required when mode is coturn or embedded', fieldPath: '.domain', reason: 'FieldValueRequired' },
+      { rule: "!has(self.mode) || self.mode != 'external' || has(self.external)", message: 'external (host, port, protocol, secretRef) is required when mode is external', fieldPath: '.external', reason: 'FieldValueRequired' },
       { rule: "self.mode == 'external' || !has(self.external)", message: 'external may only be set when mode is external', fieldPath: '.external', reason: 'FieldValueForbidden' },
     ],
   },
@@ -225,7 +224,7 @@ const redis = obj(
   {
     default: {},
     'x-kubernetes-validations': [
-      { rule: "self.mode != 'external' || has(self.external)", message: 'external.address is required when mode is external', fieldPath: '.external', reason: 'FieldValueRequired' },
+      { rule: "!has(self.mode) || self.mode != 'external' || has(self.external)", message: 'external.address is required when mode is external', fieldPath: '.external', reason: 'FieldValueRequired' },
       { rule: "self.mode == 'external' || !has(self.external)", message: 'external may only be set when mode is external', fieldPath: '.external', reason: 'FieldValueForbidden' },
     ],
   },
@@ -260,7 +259,7 @@ const autoscaling = obj(
   {
     default: {},
     'x-kubernetes-validations': [
-      { rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must be less than or equal to maxReplicas', fieldPath: '.minReplicas' },
+      { rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas', message: 'minReplicas must be less than or equal to maxReplicas', fieldPath: '.minReplicas' },
     ],
   },
 );
@@ -305,6 +304,11 @@ export const specSchema: JSONSchema = obj(
   {
     required: ['cloud', 'domain'],
     'x-kubernetes-validations': [
+      {
+        rule: 'self.sfu.port != self.sfu.rtc.tcpPort && self.sfu.port != self.sfu.metricsPort && self.sfu.rtc.tcpPort != self.sfu.metricsPort',
+        message: 'port, metricsPort and rtc.tcpPort must all differ (they share the node network)',
+        fieldPath: '.sfu',
+      },
       {
         rule: "!(self.turn.mode in ['coturn', 'embedded']) || self.sfu.rtc.udpPortRange.end < self.turn.relayPortRange.start || self.turn.relayPortRange.end < self.sfu.rtc.udpPortRange.start",
         message: 'turn.relayPortRange must not overlap sfu.rtc.udpPortRange (both bind UDP ports on the same nodes)',

@@ -29,7 +29,7 @@ function strict(schema: JSONSchema): JSONSchema {
   return out;
 }
 
-const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, verbose: true });
 const metadataFree: JSONSchema = { ...meetingClusterSchema, properties: { ...meetingClusterSchema.properties, metadata: { type: 'object' } } };
 const validateStructure = ajv.compile(strict(metadataFree));
 
@@ -64,10 +64,11 @@ function describe(e: ErrorObject, value: unknown): { segments: (string | number)
     case 'maxProperties':
       return { segments, message: `must have ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${String(e.params.limit)} entries` };
     case 'pattern':
+      if (e.parentSchema?.['x-kubernetes-int-or-string']) return { segments, message: `must be a resource quantity such as 500m, 2 or 4Gi${got}` };
       return { segments, message: `must match ${String(e.params.pattern)}${got}` };
     case 'anyOf':
       // Only quantities use anyOf (int-or-string); report once instead of per branch.
-      return { segments, message: `must be a resource quantity such as 500m, 2 or 4Gi${got}` };
+      return { segments, message: `must be an integer or a string${got}` };
     default:
       return undefined;
   }

@@ -9,7 +9,7 @@ import { configHash } from './hash.js';
 import { ANNOTATION_CONFIG_HASH, objectName, standardLabels } from './names.js';
 import { addService } from './service.js';
 import { addWorkload, quantities } from './workload.js';
-import { configVolume, secretEnv } from './volumes.js';
+import { configFileVolume, secretEnv } from './volumes.js';
 
 /** uid of `redis` in the official image. */
 export const REDIS_USER = 999;
@@ -21,10 +21,7 @@ export function addRedis(chart: Chart, ctx: RenderContext): void {
   const { redis } = mc.spec;
   if (redis.mode !== 'managed') return;
   const conf = renderRedisConf(ctx);
-  const config = new kplus.ConfigMap(chart, objectName(mc, 'redisConfig'), {
-    metadata: { name: objectName(mc, 'redisConfig'), labels: standardLabels(mc, 'redis') },
-    data: { [REDIS_CONFIG_FILE]: conf },
-  });
+  const config = configFileVolume(chart, ctx, 'redis', 'redisConfig', REDIS_CONFIG_FILE, conf);
   const service = addService(chart, ctx, {
     name: objectName(mc, 'redis'),
     component: 'redis',
@@ -48,7 +45,7 @@ export function addRedis(chart: Chart, ctx: RenderContext): void {
       command: ['redis-server', `${REDIS_CONFIG_DIR}/${REDIS_CONFIG_FILE}`, '--requirepass', `$(${REDIS_PASSWORD_ENV})`],
       ports: [{ name: 'redis', port: REDIS_PORT }],
       env: { [REDIS_PASSWORD_ENV]: secretEnv(chart, refs.redis!.name, refs.redis!.key) },
-      mounts: [{ volume: configVolume(chart, 'config', config), path: REDIS_CONFIG_DIR }],
+      mounts: [{ volume: config, path: REDIS_CONFIG_DIR }],
       liveness: kplus.Probe.fromTcpSocket({ port: REDIS_PORT, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
       readiness: kplus.Probe.fromTcpSocket({ port: REDIS_PORT, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
       resources: redis.resources,

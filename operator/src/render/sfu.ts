@@ -16,7 +16,7 @@ import { configHash } from './hash.js';
 import { ANNOTATION_CONFIG_HASH, objectName, selectorLabels, standardLabels } from './names.js';
 import { addService, loadBalancerAnnotations } from './service.js';
 import { addDisruptionBudget, addWorkload, type PortSpec } from './workload.js';
-import { configVolume, secretEnv, secretFileVolume, tlsVolume } from './volumes.js';
+import { configFileVolume, secretEnv, secretFileVolume, tlsVolume } from './volumes.js';
 
 /** Non-root user of the SFU container (ports are all unprivileged). */
 export const SFU_USER = 1000;
@@ -34,13 +34,10 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
   const { mc, refs } = ctx;
   const { sfu, turn } = mc.spec;
   const livekitYaml = renderLivekitYaml(ctx);
-  const config = new kplus.ConfigMap(chart, objectName(mc, 'sfuConfig'), {
-    metadata: { name: objectName(mc, 'sfuConfig'), labels: standardLabels(mc, 'sfu') },
-    data: { [LIVEKIT_CONFIG_FILE]: livekitYaml },
-  });
+  const config = configFileVolume(chart, ctx, 'sfu', 'sfuConfig', LIVEKIT_CONFIG_FILE, livekitYaml);
 
   const mounts = [
-    { volume: configVolume(chart, 'config', config), path: LIVEKIT_CONFIG_DIR },
+    { volume: config, path: LIVEKIT_CONFIG_DIR },
     { volume: secretFileVolume(chart, 'api-keys', refs.livekitKeys.name, refs.livekitKeys.key, 'keys.yaml'), path: LIVEKIT_KEYS_DIR },
   ];
   if (refs.turn) {

@@ -7,10 +7,10 @@ import type { RenderContext } from './context.js';
 import { TURN_CONFIG_DIR, TURN_CONFIG_FILE, TURN_RUN_DIR, TURN_TLS_DIR, TURN_TLS_LISTEN_PORT } from './config/paths.js';
 import { renderTurnserverConf } from './config/turnserver.js';
 import { configHash } from './hash.js';
-import { ANNOTATION_CONFIG_HASH, objectName, standardLabels } from './names.js';
+import { ANNOTATION_CONFIG_HASH, objectName } from './names.js';
 import { addService, loadBalancerAnnotations } from './service.js';
 import { addDisruptionBudget, addWorkload, type PortSpec } from './workload.js';
-import { configVolume, secretEnv, tlsVolume } from './volumes.js';
+import { configFileVolume, secretEnv, tlsVolume } from './volumes.js';
 
 /** uid of `nobody` in the coturn image: coturn needs no privilege (all ports unprivileged). */
 export const TURN_USER = 65534;
@@ -57,12 +57,9 @@ function addCoturn(chart: Chart, ctx: RenderContext): void {
   const { mc, refs } = ctx;
   const { turn } = mc.spec;
   const conf = renderTurnserverConf(ctx);
-  const config = new kplus.ConfigMap(chart, objectName(mc, 'turnConfig'), {
-    metadata: { name: objectName(mc, 'turnConfig'), labels: standardLabels(mc, 'turn') },
-    data: { [TURN_CONFIG_FILE]: conf },
-  });
+  const config = configFileVolume(chart, ctx, 'turn', 'turnConfig', TURN_CONFIG_FILE, conf);
   const mounts = [
-    { volume: configVolume(chart, 'config', config), path: TURN_CONFIG_DIR },
+    { volume: config, path: TURN_CONFIG_DIR },
     { volume: kplus.Volume.fromEmptyDir(chart, `${objectName(mc, 'turn')}-run`, 'run'), path: TURN_RUN_DIR, readOnly: false },
   ];
   const ports: PortSpec[] = [

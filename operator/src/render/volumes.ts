@@ -3,9 +3,17 @@
 import type { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { SECRET_FILE_MODE } from './config/paths.js';
+import type { RenderContext } from './context.js';
+import { objectName, standardLabels, type Component, type SUFFIX } from './names.js';
 
-export function configVolume(chart: Chart, volumeName: string, configMap: kplus.ConfigMap): kplus.Volume {
-  return kplus.Volume.fromConfigMap(chart, `${configMap.name}-${volumeName}`, configMap, { name: volumeName });
+/** A ConfigMap holding one rendered configuration file, and the volume `config` that mounts it. */
+export function configFileVolume(chart: Chart, ctx: RenderContext, component: Component, suffix: keyof typeof SUFFIX, file: string, content: string): kplus.Volume {
+  const name = objectName(ctx.mc, suffix);
+  const configMap = new kplus.ConfigMap(chart, `configmap-${name}`, {
+    metadata: { name, labels: standardLabels(ctx.mc, component) },
+    data: { [file]: content },
+  });
+  return kplus.Volume.fromConfigMap(chart, `${name}-volume`, configMap, { name: 'config' });
 }
 
 /** One key of a Secret, mounted as `file` with mode 0440 (group = the pod's fsGroup). */

@@ -1,0 +1,139 @@
+// The CRD and the renderer against a real kube-apiserver (+ controller-manager, scheduler and kwok
+// nodes) built from the Kubernetes Go modules by hack/: real admission, real CEL, real scheduling.
+import { readFileSync, readdirSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { validateMeetingCluster } from '../../src/api/validate.js';
+import { renderCluster, type KubeObject } from '../../src/render/index.js';
+import { corpusSample } from '../corpus.js';
+import { INVALID, TEST_SECRETS, invalidManifest, type Manifest } from '../specs.js';
+import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+
+const CRD = 'meetingclusters.meet.sovereign.io';
+const docs = (objects: unknown[]): string => objects.map((o) => stringify(o)).join('---\n');
+const examples = readdirSync('examples').filter((f) => f.endsWith('.yaml') && !f.includes('storageclass'));
+
+/** prometheus-operator's ServiceMonitor, reduced to what an apply needs, so optional objects dry-run too. */
+const SERVICE_MONITOR_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'servicemonitors.monitoring.coreos.com' },
+  spec: {
+    group: 'monitoring.coreos.com',
+    scope: 'Namespaced',
+    names: { kind: 'ServiceMonitor', plural: 'servicemonitors', singular: 'servicemonitor', listKind: 'ServiceMonitorList' },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+  },
+};
+
+function rendered(m: Manifest): KubeObject[] {
+  const { cluster, errors } = validateMeetingCluster(m);
+  if (!cluster) throw new Error(JSON.stringify(errors));
+  return renderCluster(cluster, TEST_SECRETS);
+}
+
+/** Server-side apply in dry-run mode with strict field validation; returns kubectl's result. */
+const dryRunApply = (objects: unknown[]) =>
+  kubectl(['apply', '--server-side', '--field-manager=meet-operator', '--dry-run=server', '--validate=strict', '-f', '-'], docs(objects));
+
+beforeAll(() => {
+  kubectlOk(['apply', '--server-side', '-f', 'crds/'], undefined);
+  kubectlOk(['apply', '--server-side', '-f', '-'], JSON.stringify(SERVICE_MONITOR_CRD));
+  kubectlOk(['wait', '--for=condition=Established', `crd/${CRD}`, 'crd/servicemonitors.monitoring.coreos.com', '--timeout=60s']);
+});
+
+describe('the CRD on a real API server', () => {
+  it('is Established, answers to its short name and explains its fields', async () => {
+    const crd = JSON.parse(kubectlOk(['get', `crd/${CRD}`, '-o', 'json']));
+    expect(crd.status.conditions.find((c: any) => c.type === 'Established').status).toBe('True');
+    expect(crd.status.acceptedNames.shortNames).toEqual(['mc']);
+    // The OpenAPI document is republished a moment after the CRD is Established.
+    const explained = await eventually('kubectl explain mc', () => {
+      const r = kubectl(['explain', 'mc.spec.sfu.drainSeconds']);
+      return r.code === 0 ? r.stdout : undefined;
+    });
+    expect(explained).toContain('terminationGracePeriodSeconds');
+    expect(kubectlOk(['get', 'mc', '-A'])).toBe('');
+  });
+
+  it.each(examples)('accepts example %s and every object rendered from it (server-side dry-run)', (file) => {
+    const m = parse(readFileSync(`examples/${file}`, 'utf8'));
+    ensureNamespace(m.metadata.namespace);
+    const r = dryRunApply([m, ...rendered(m)]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`meetingcluster.meet.sovereign.io/visio serverside-applied (server dry run)`);
+    expect(r.stdout).toContain('deployment.apps/visio-sfu serverside-applied (server dry run)');
+  });
+
+  it('accepts the property-test corpus and everything rendered from it', () => {
+    const sample = corpusSample(40).filter((m) => validateMeetingCluster(m).cluster);
+    expect(sample.length).toBeGreaterThan(30);
+    for (const ns of new Set(sample.map((m) => m.metadata.namespace))) ensureNamespace(ns);
+    // Names repeat across namespaces only; one request per MeetingCluster keeps failures attributable.
+    const failures = sample
+      .map((m) => ({ m, r: dryRunApply([m, ...rendered(m)]) }))
+      .filter(({ r }) => r.code !== 0)
+      .map(({ m, r }) => `${m.metadata.namespace}/${m.metadata.name}: ${r.stderr}`);
+    expect(failures).toEqual([]);
+  });
+
+  const admission = INVALID.filter((c) => c.apiserver);
+  it.each(admission.map((c) => [c.name, c] as const))('rejects at admission: %s', (_n, c) => {
+    const m = invalidManifest(c);
+    ensureNamespace(m.metadata.namespace);
+    const r = kubectl(['create', '--dry-run=server', '--validate=strict', '-f', '-'], JSON.stringify(m));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(c.apiserver);
+    // The offline validator names the same field.
+    expect(r.stderr).toContain(c.errors[0]!.path.split('.').slice(0, 2).join('.'));
+  });
+
+  it.each(INVALID.filter((c) => !c.apiserver).map((c) => [c.name, c] as const))(
+    'admits (the operator reports InvalidSpec instead): %s',
+    (_n, c) => {
+      const m = invalidManifest(c);
+      ensureNamespace(m.metadata.namespace);
+      const r = kubectl(['create', '--dry-run=server', '--validate=strict', '-f', '-'], JSON.stringify(m));
+      // The name rule is the one the API server also checks (object names must be DNS subdomains).
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    },
+  );
+});
+
+describe('rendered SFU on real scheduling (kube-scheduler + kwok nodes)', () => {
+  it('places one pod per node inside the allowed zones, and leaves the extra pod Pending', async () => {
+    const m = parse(readFileSync('examples/interieur-outscale-cloudgouv.yaml', 'utf8'));
+    m.metadata.namespace = 'sched-test';
+    // kwok nodes have 4 CPUs: leave room for coturn beside each SFU pod.
+    m.spec.sfu.resources = { requests: { cpu: '1', memory: '1Gi' } };
+    ensureNamespace('sched-test');
+    const { cluster } = validateMeetingCluster(m);
+    // Zones a and b hold 3 of the 4 kwok nodes (a, b, c, a): ask for 3 pods, then 4.
+    const objects = renderCluster(cluster!, TEST_SECRETS, { sfuReplicas: 3 });
+    kubectlOk(['apply', '--server-side', '--field-manager=meet-operator', '-f', '-'], docs(objects));
+
+    const pods = () => JSON.parse(kubectlOk(['get', 'pods', '-n', 'sched-test', '-l', 'app.kubernetes.io/component=sfu', '-o', 'json'])).items;
+    const ready = (p: any) => p.status.phase === 'Running' && p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+    const running = await eventually('3 SFU pods Running and Ready', () => {
+      const ps = pods();
+      return ps.length === 3 && ps.every(ready) ? ps : undefined;
+    });
+    const nodes = JSON.parse(kubectlOk(['get', 'nodes', '-o', 'json'])).items;
+    const zoneOf = new Map(nodes.map((n: any) => [n.metadata.name, n.metadata.labels['topology.kubernetes.io/zone']]));
+    const placed = running.map((p: any) => p.spec.nodeName);
+    expect(new Set(placed).size).toBe(3);
+    for (const node of placed) expect(['cloudgouv-eu-west-1a', 'cloudgouv-eu-west-1b']).toContain(zoneOf.get(node));
+    // Host network: the pod IP is the node's.
+    for (const p of running) expect(p.status.podIP).toBe(p.status.hostIP);
+
+    kubectlOk(['scale', '-n', 'sched-test', 'deployment/visio-sfu', '--replicas=4']);
+    const pending = await eventually('a 4th SFU pod that cannot be scheduled', () => {
+      const ps = pods();
+      const p = ps.find((x: any) => x.status.phase === 'Pending' && x.status.conditions?.some((c: any) => c.type === 'PodScheduled' && c.status === 'False'));
+      return p;
+    });
+    expect(pending.status.conditions.find((c: any) => c.type === 'PodScheduled').message).toMatch(/anti-affinity|node affinity|free ports/);
+    kubectlOk(['delete', 'namespace', 'sched-test', '--wait=false']);
+  });
+});
