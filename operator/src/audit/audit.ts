@@ -107,16 +107,9 @@ function networkFinding(mc: MeetingCluster): Finding {
   return { check: 'network', verdict: 'pass', message: `Redis admits only this cluster's SFU pods and nodes ${mc.spec.cloud.nodeCIDRs.join(', ')}` };
 }
 
-/** Audits a raw manifest; secrets are only used to render and are never printed. */
-export function auditManifest(raw: unknown, secrets: GeneratedSecrets): AuditReport {
-  const name = (raw as { metadata?: { namespace?: string; name?: string } })?.metadata;
-  const id = `${name?.namespace ?? '?'}/${name?.name ?? '?'}`;
-  const { errors, cluster } = validateMeetingCluster(raw);
-  if (!cluster) {
-    return { cluster: id, findings: errors.map((e) => ({ check: 'spec', verdict: 'fail', message: formatFieldError(e) })), passed: false };
-  }
-  const objects = renderCluster(cluster, secrets);
-  const findings: Finding[] = [
+/** The findings for a valid cluster and the objects rendered for it (also the operator's Sovereign condition). */
+export function auditRendered(cluster: MeetingCluster, objects: KubeObject[], secrets: GeneratedSecrets): Finding[] {
+  return [
     regionFinding(cluster),
     ...imageFindings(cluster),
     stunFinding(cluster, secrets),
@@ -126,5 +119,16 @@ export function auditManifest(raw: unknown, secrets: GeneratedSecrets): AuditRep
     loadBalancerFinding(cluster, objects),
     networkFinding(cluster),
   ];
+}
+
+/** Audits a raw manifest; secrets are only used to render and are never printed. */
+export function auditManifest(raw: unknown, secrets: GeneratedSecrets): AuditReport {
+  const name = (raw as { metadata?: { namespace?: string; name?: string } })?.metadata;
+  const id = `${name?.namespace ?? '?'}/${name?.name ?? '?'}`;
+  const { errors, cluster } = validateMeetingCluster(raw);
+  if (!cluster) {
+    return { cluster: id, findings: errors.map((e) => ({ check: 'spec', verdict: 'fail', message: formatFieldError(e) })), passed: false };
+  }
+  const findings = auditRendered(cluster, renderCluster(cluster, secrets), secrets);
   return { cluster: id, ...(cluster.spec.ministry ? { ministry: cluster.spec.ministry } : {}), findings, passed: findings.every((f) => f.verdict !== 'fail') };
 }

@@ -11,6 +11,8 @@ import { validateMeetingCluster } from '../api/validate.js';
 import { auditManifest, type AuditReport } from '../audit/audit.js';
 import { generateSecrets } from '../controller/generate-secrets.js';
 import { renderCluster } from '../render/index.js';
+import { Manager } from '../controller/manager.js';
+import { createLogger } from '../log.js';
 
 export const CRD_FILE = 'meet.sovereign.io_meetingclusters.yaml';
 
@@ -92,6 +94,21 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     });
 
   cmd
+    .command('run')
+    .description('run the operator: reconcile every MeetingCluster (leader-elected, /metrics /healthz /readyz)')
+    .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
+    .option('--namespaces <list>', 'comma-separated namespaces to watch (default: $WATCH_NAMESPACES or all)', process.env.WATCH_NAMESPACES ?? '')
+    .option('--concurrency <n>', 'MeetingClusters reconciled at once', '4')
+    .option('--resync-seconds <n>', 'reconcile every MeetingCluster at least this often', '300')
+    .option('--relist-seconds <n>', 'relist every watched kind this often', '600')
+    .option('--listen <host:port>', 'address of /healthz, /readyz and /metrics', '0.0.0.0:8080')
+    .option('--no-leader-elect', 'do not take a Lease (single replica only)')
+    .option('--leader-election-namespace <ns>', 'namespace of the Lease', process.env.POD_NAMESPACE ?? 'default')
+    .option('--leader-election-name <name>', 'name of the Lease', 'meet-operator')
+    .option('--identity <id>', 'leader election identity (default: hostname_pid)')
+    .action((o: RunFlags) => runOperator(o));
+
+  cmd
     .command('crds')
     .description('print the CustomResourceDefinition (or write it into a directory)')
     .option('--out <dir>', `write ${CRD_FILE} into this directory instead of stdout`)
@@ -102,6 +119,57 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
       out(`wrote ${join(o.out, CRD_FILE)}\n`);
     });
   return cmd;
+}
+
+interface RunFlags {
+  kubeconfig?: string;
+  namespaces: string;
+  concurrency: string;
+  resyncSeconds: string;
+  relistSeconds: string;
+  listen: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionName: string;
+  identity?: string;
+}
+
+const positive = (flag: string, v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError([{ path: flag, message: `must be a positive integer (got "${v}")` }]);
+  return n;
+};
+
+function runOperator(o: RunFlags): void {
+  const [host, portText] = o.listen.includes(':') ? [o.listen.slice(0, o.listen.lastIndexOf(':')), o.listen.slice(o.listen.lastIndexOf(':') + 1)] : ['0.0.0.0', o.listen];
+  const log = createLogger();
+  const manager = new Manager({
+    ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+    namespaces: o.namespaces.split(',').map((s) => s.trim()).filter(Boolean),
+    concurrency: positive('--concurrency', o.concurrency),
+    resyncSeconds: positive('--resync-seconds', o.resyncSeconds),
+    relistSeconds: positive('--relist-seconds', o.relistSeconds),
+    listenHost: host,
+    listenPort: Number(portText),
+    leaderElect: o.leaderElect,
+    leaseNamespace: o.leaderElectionNamespace,
+    leaseName: o.leaderElectionName,
+    ...(o.identity ? { identity: o.identity } : {}),
+    log,
+  });
+  const shutdown = (signal: string) => {
+    log.info('signal received', { signal });
+    manager.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  manager.start().then(
+    () => log.info('operator running', { identity: manager.identity, listen: manager.address }),
+    (e) => {
+      log.error('could not start', { error: (e as Error).message });
+      process.exit(1);
+    },
+  );
 }
 
 export function main(argv: string[]): number {

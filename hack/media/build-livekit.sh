@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Builds livekit-server from the Go module proxy (no Docker, no prebuilt downloads):
+#   go install github.com/livekit/livekit-server/cmd/server@${LIVEKIT_VERSION}
+# (that tag's go.mod has no replace directives, so `go install pkg@version` works; it needs Go >= 1.26)
+# into ${XDG_CACHE_HOME:-$HOME/.cache}/meet-operator/livekit-<version>/bin/livekit-server
+# (override: LIVEKIT_CACHE_DIR). Same flags as upstream's Dockerfile: CGO_ENABLED=0.
+# A stamp file records the version, the Go version and the build recipe; when it matches, nothing is
+# rebuilt and the script returns at once.
+#
+# Usage: hack/media/build-livekit.sh              build (or verify) the binary
+#        hack/media/build-livekit.sh --print-dir  print the bin dir and exit (does not build)
+#        hack/media/build-livekit.sh --force      rebuild
+set -euo pipefail
+
+LIVEKIT_VERSION="${LIVEKIT_VERSION:-v1.13.5}"
+MODULE=github.com/livekit/livekit-server
+RECIPE=1   # bump when the build flags below change, to invalidate caches
+
+log() { printf '[build-livekit %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { printf '[build-livekit] ERROR: %s\n' "$*" >&2; exit 1; }
+
+CACHE_DIR="${LIVEKIT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/meet-operator/livekit-${LIVEKIT_VERSION}}"
+BIN="$CACHE_DIR/bin"
+
+FORCE=0
+case "${1:-}" in
+  --print-dir) echo "$BIN"; exit 0 ;;
+  --force) FORCE=1 ;;
+  "") ;;
+  *) die "unknown argument '$1' (usage: $0 [--print-dir|--force])" ;;
+esac
+
+command -v go >/dev/null || die "go not found in PATH; Go >= 1.26 is required (livekit-server ${LIVEKIT_VERSION} needs go 1.26)"
+GOVERSION="$(go env GOVERSION)"
+[[ "$GOVERSION" =~ ^go1\.([0-9]+) ]] && (( BASH_REMATCH[1] >= 26 )) \
+  || die "Go >= 1.26 is required, found '$GOVERSION'"
+
+KEY="recipe=$RECIPE livekit=$LIVEKIT_VERSION go=$GOVERSION $(go env GOOS)/$(go env GOARCH)"
+STAMP="$CACHE_DIR/stamp"
+
+up_to_date() { [[ -f "$STAMP" && "$(head -1 "$STAMP")" == "$KEY" && -x "$BIN/livekit-server" ]]; }
+if (( ! FORCE )) && up_to_date; then
+  log "up to date: livekit-server ${LIVEKIT_VERSION} in $BIN"
+  exit 0
+fi
+
+mkdir -p "$BIN" "$CACHE_DIR/logs"
+exec 9>"$CACHE_DIR/.lock"
+if ! flock -n 9; then
+  log "another build holds $CACHE_DIR/.lock, waiting..."
+  flock 9
+  if (( ! FORCE )) && up_to_date; then log "up to date (built by the other process) in $BIN"; exit 0; fi
+fi
+rm -f "$STAMP"
+
+# The tag must not carry replace directives (go install pkg@version refuses them).
+GOMOD="$(go mod download -json "$MODULE@$LIVEKIT_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+[[ -f "$GOMOD" ]] || die "go mod download $MODULE@$LIVEKIT_VERSION failed (is the Go module proxy reachable?)"
+if grep -q '^replace\|^[[:space:]]*replace[[:space:]]' "$GOMOD"; then
+  die "$MODULE@$LIVEKIT_VERSION has replace directives in its go.mod ($GOMOD): go install pkg@version cannot build it; use a wrapper module"
+fi
+
+BLOG="$CACHE_DIR/logs/livekit-server.log"
+TMPBIN="$CACHE_DIR/.gobin"
+rm -rf "$TMPBIN"; mkdir -p "$TMPBIN"
+export CGO_ENABLED=0 GOBIN="$TMPBIN" GOFLAGS="-buildvcs=false -p=${GO_BUILD_P:-2}"
+log "livekit-server ${LIVEKIT_VERSION}: go install $MODULE/cmd/server@$LIVEKIT_VERSION (log: $BLOG)"
+START=$SECONDS
+go install -v -trimpath -ldflags "-s -w" "$MODULE/cmd/server@$LIVEKIT_VERSION" >"$BLOG" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; rm -rf "$TMPBIN"; exit 130' INT TERM
+next=$((START + 30))
+while kill -0 "$pid" 2>/dev/null; do
+  sleep 1
+  if ((SECONDS >= next)); then
+    next=$((next + 30))
+    log "livekit-server: $(grep -cv '^#\|^go: ' "$BLOG" || true) packages compiled, $((SECONDS - START))s"
+  fi
+done
+if ! wait "$pid"; then
+  tail -n 30 "$BLOG" >&2
+  die "livekit-server: go install failed after $((SECONDS - START))s, full log: $BLOG"
+fi
+trap - INT TERM
+mv -f "$TMPBIN/server" "$BIN/livekit-server"
+rm -rf "$TMPBIN"
+TOOK=$((SECONDS - START))
+
+"$BIN/livekit-server" --version 2>&1 | grep -q "${LIVEKIT_VERSION#v}" \
+  || die "livekit-server --version reports '$("$BIN/livekit-server" --version 2>&1)', expected ${LIVEKIT_VERSION#v}"
+
+echo "livekit-server ${TOOK}s $(date -u +%FT%TZ) $GOVERSION" >>"$CACHE_DIR/build-times.txt"
+{ echo "$KEY"; echo "livekit=${LIVEKIT_VERSION} go=${GOVERSION} built=$(date -u +%FT%TZ) took=${TOOK}s"; } >"$STAMP.tmp"
+mv -f "$STAMP.tmp" "$STAMP"
+log "done: livekit-server ${LIVEKIT_VERSION} built in ${TOOK}s ($(du -h "$BIN/livekit-server" | cut -f1)); stamp $STAMP"

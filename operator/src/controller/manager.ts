@@ -1,0 +1,195 @@
+// The manager wires the operator together: informers (MeetingClusters and every owned kind) fill
+// caches and feed a work queue; once this replica holds the leader Lease, workers reconcile keys
+// from it. /healthz, /readyz and /metrics are served throughout; SIGTERM shuts down cleanly.
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { KubeHttp } from '../kube/http.js';
+import { Informer } from '../kube/informer.js';
+import { LeaderElector } from '../kube/leader.js';
+import type { EventType, KubeObject } from '../kube/reflector.js';
+import { CHILD_TYPES, MEETING_CLUSTER, objectKey } from '../kube/resources.js';
+import type { Logger } from '../log.js';
+import { LABEL_CLUSTER, LABEL_MANAGED_BY, MANAGED_BY } from '../render/names.js';
+import { EventRecorder } from './events.js';
+import { OperatorMetrics } from './metrics.js';
+import { WorkQueue } from './queue.js';
+import { Reconciler, type Caches } from './reconciler.js';
+
+export interface ManagerOptions {
+  kubeconfig?: string;
+  /** Namespaces to watch; empty: all. */
+  namespaces: string[];
+  concurrency: number;
+  /** Every key is reconciled again this often, even without events. */
+  resyncSeconds: number;
+  /** Informers relist this often (catches anything a watch missed). */
+  relistSeconds: number;
+  /** Address of /healthz, /readyz, /metrics; port 0 picks a free one. */
+  listenHost: string;
+  listenPort: number;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  leaseName: string;
+  identity?: string;
+  log: Logger;
+  /** Called when leadership is lost (default: the process exits so a fresh one starts clean). */
+  onLostLeadership?: () => void;
+}
+
+const OPTIONAL_KINDS = new Set(['ServiceMonitor']);
+
+export class Manager {
+  readonly metrics = new OperatorMetrics();
+  readonly http: KubeHttp;
+  readonly queue = new WorkQueue();
+  readonly identity: string;
+  private readonly caches: Caches;
+  private readonly reconciler: Reconciler;
+  private readonly elector?: LeaderElector;
+  private server?: Server;
+  private resyncTimer?: NodeJS.Timeout;
+  private workers: Promise<void>[] = [];
+  private ready = false;
+  private stopping = false;
+  private readonly log: Logger;
+
+  constructor(private readonly o: ManagerOptions) {
+    this.log = o.log;
+    this.identity = o.identity ?? `${hostname()}_${process.pid}`;
+    this.http = KubeHttp.fromKubeconfig(o.kubeconfig, `meet-operator/0.1.0 (${this.identity})`);
+    this.http.onWrite((verb, _path, code) => this.metrics.apiWrites.inc({ verb, code: String(code) }));
+    const common = { http: this.http, namespaces: o.namespaces, log: o.log, relistMs: o.relistSeconds * 1000 };
+    const clusters = new Informer({ ...common, type: MEETING_CLUSTER, onEvent: (t, obj) => this.onCluster(t, obj) });
+    const children = new Map(
+      CHILD_TYPES.map((type) => [
+        type.kind,
+        new Informer({
+          ...common,
+          type,
+          labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+          optional: OPTIONAL_KINDS.has(type.kind),
+          onEvent: (_t, obj) => this.onChild(obj),
+        }),
+      ]),
+    );
+    this.caches = { clusters, children };
+    const events = new EventRecorder(this.http, o.log);
+    this.reconciler = new Reconciler({ http: this.http, caches: this.caches, events, metrics: this.metrics, log: o.log });
+    if (o.leaderElect) {
+      this.elector = new LeaderElector({
+        http: this.http,
+        namespace: o.leaseNamespace,
+        name: o.leaseName,
+        identity: this.identity,
+        log: o.log,
+        onStartedLeading: () => this.startWorkers(),
+        onStoppedLeading: () => this.lostLeadership(),
+      });
+    }
+  }
+
+  private onCluster(_t: EventType, obj: KubeObject): void {
+    this.queue.add(objectKey(obj.metadata.namespace, obj.metadata.name));
+    this.metrics.managedClusters.set(this.caches.clusters.size);
+  }
+
+  private onChild(obj: KubeObject): void {
+    const owner = obj.metadata.labels?.[LABEL_CLUSTER];
+    if (owner && obj.metadata.namespace) this.queue.add(objectKey(obj.metadata.namespace, owner));
+  }
+
+  /** Address the health/metrics server listens on (after start). */
+  get address(): { host: string; port: number } | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+  }
+
+  get isLeader(): boolean {
+    return this.elector ? this.elector.isLeader : true;
+  }
+
+  async start(): Promise<void> {
+    await this.listen();
+    this.caches.clusters.start();
+    for (const i of this.caches.children.values()) i.start();
+    const t0 = Date.now();
+    await Promise.all([this.caches.clusters.synced, ...[...this.caches.children.values()].map((i) => i.synced)]);
+    this.ready = true;
+    this.log.info('caches synced', { ms: Date.now() - t0, meetingclusters: this.caches.clusters.size, namespaces: this.o.namespaces.length ? this.o.namespaces : 'all' });
+    this.resyncTimer = setInterval(() => {
+      for (const o of this.caches.clusters.list()) this.queue.add(objectKey(o.metadata.namespace, o.metadata.name));
+    }, this.o.resyncSeconds * 1000);
+    this.resyncTimer.unref();
+    if (this.elector) void this.elector.run();
+    else this.startWorkers();
+  }
+
+  private startWorkers(): void {
+    this.metrics.leader.set(1);
+    this.log.info('starting workers', { concurrency: this.o.concurrency, identity: this.identity });
+    for (let i = 0; i < this.o.concurrency; i++) this.workers.push(this.work());
+  }
+
+  private lostLeadership(): void {
+    this.metrics.leader.set(0);
+    this.queue.shutdown();
+    if (this.o.onLostLeadership) this.o.onLostLeadership();
+    else process.exit(1);
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      this.metrics.queueDepth.set(this.queue.depth);
+      const end = this.metrics.reconcileDuration.startTimer();
+      try {
+        await this.reconciler.reconcile(key);
+        this.queue.forget(key);
+        this.metrics.reconcileTotal.inc({ result: 'success' });
+      } catch (e) {
+        const retryInMs = this.queue.addRateLimited(key);
+        this.metrics.reconcileTotal.inc({ result: 'error' });
+        this.metrics.reconcileErrors.inc();
+        this.log.error('reconcile failed', { meetingcluster: key, error: (e as Error).message, retryInMs });
+      } finally {
+        end();
+        this.queue.done(key);
+        this.metrics.queueDepth.set(this.queue.depth);
+      }
+    }
+  }
+
+  private listen(): Promise<void> {
+    this.server = createServer(async (req, res) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path === '/healthz') return void res.writeHead(200).end('ok\n');
+      if (path === '/readyz') return void res.writeHead(this.ready && !this.stopping ? 200 : 503).end(this.ready ? 'ok\n' : 'caches not synced\n');
+      if (path === '/metrics') {
+        res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
+        return void res.end(await this.metrics.registry.metrics());
+      }
+      res.writeHead(404).end();
+    });
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.o.listenPort, this.o.listenHost, () => resolve());
+    });
+  }
+
+  /** Stops taking work, lets in-flight reconciles finish (bounded), releases the Lease. */
+  async stop(timeoutMs = 25_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('shutting down');
+    clearInterval(this.resyncTimer);
+    this.queue.shutdown();
+    await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await this.elector?.release();
+    this.caches.clusters.stop();
+    for (const i of this.caches.children.values()) i.stop();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.http.close();
+    this.log.info('stopped');
+  }
+}

@@ -1,0 +1,171 @@
+// One reconcile of one MeetingCluster: spec -> defaults -> validation -> render -> apply what
+// differs -> prune what is no longer wanted -> status. Level-triggered: it reads the cache and
+// converges, whatever event brought the key here. Reads come from the reflectors' caches; the only
+// requests are the writes that change something (and a GET for a Secret the cache lacks).
+import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
+import { validateMeetingCluster } from '../api/validate.js';
+import { auditRendered } from '../audit/audit.js';
+import { isNotFound, type KubeHttp } from '../kube/http.js';
+import type { Informer } from '../kube/informer.js';
+import type { KubeObject } from '../kube/reflector.js';
+import { MEETING_CLUSTER, resourcePath, typeOf } from '../kube/resources.js';
+import type { Logger } from '../log.js';
+import { renderCluster } from '../render/index.js';
+import { LABEL_CLUSTER, objectName } from '../render/names.js';
+import { applyReason, prepareChild, type OwnerReference } from './diff.js';
+import type { EventRecorder } from './events.js';
+import type { OperatorMetrics } from './metrics.js';
+import { ensureGeneratedSecrets } from './secrets.js';
+import { computeStatus, sameStatus } from './status.js';
+
+export const FIELD_MANAGER = 'meet-operator';
+export const ANNOTATION_PAUSED = 'meet.sovereign.io/paused';
+
+export interface Caches {
+  clusters: Informer;
+  /** Informer per child kind. */
+  children: Map<string, Informer>;
+}
+
+export interface ReconcilerDeps {
+  http: KubeHttp;
+  caches: Caches;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  log: Logger;
+  now?: () => Date;
+}
+
+const childKey = (o: { kind?: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`;
+
+/** Ours and still wanted? Only objects this very MeetingCluster owns are ever pruned. */
+const ownedBy = (o: KubeObject, uid: string) => o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller) ?? false;
+
+export class Reconciler {
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  private cacheOf(kind: string): Informer {
+    const r = this.d.caches.children.get(kind);
+    if (!r) throw new Error(`no cache for ${kind}`);
+    return r;
+  }
+
+  async reconcile(key: string): Promise<void> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const live = this.d.caches.clusters.get(namespace, name);
+    // Deleted: owner references let the garbage collector remove every child.
+    if (!live || live.metadata.deletionTimestamp) return;
+    const log = this.d.log.child({ meetingcluster: key, generation: live.metadata.generation });
+    if (live.metadata.annotations?.[ANNOTATION_PAUSED] === 'true') {
+      log.debug('paused: not reconciling');
+      return;
+    }
+    const owner: OwnerReference = {
+      apiVersion: MEETING_CLUSTER.apiVersion,
+      kind: MEETING_CLUSTER.kind,
+      name,
+      uid: live.metadata.uid!,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+
+    const { errors, cluster } = validateMeetingCluster(live);
+    if (!cluster) {
+      // Nothing running is touched: only the status and an event say what is wrong.
+      log.warn('invalid spec; children left untouched', { errors });
+      await this.writeStatus(live, computeStatus({ generation: live.metadata.generation ?? 0, previous: live.status, invalid: errors, applyErrors: [], sovereignty: { ok: false, message: '' }, now: this.now() }));
+      await this.d.events.record(live, 'Warning', 'InvalidSpec', errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+      return;
+    }
+
+    const { values, created } = await ensureGeneratedSecrets(this.d.http, { cached: (ns, n) => this.cacheOf('Secret').get(ns, n) }, cluster, owner);
+    for (const s of created) log.info('generated credentials', { secret: s });
+    const desired = renderCluster(cluster, values, { sfuReplicas: this.currentSfuReplicas(cluster) }).map((o) => prepareChild(o, owner));
+
+    const applyErrors: string[] = [];
+    const changes: { verb: string; id: string }[] = [];
+    for (const obj of desired) {
+      const cache = this.cacheOf(obj.kind);
+      const reason = applyReason(obj as KubeObject, cache.get(namespace, obj.metadata.name));
+      if (!reason) continue;
+      try {
+        const written = await this.apply(obj);
+        cache.upsert(written);
+        changes.push({ verb: reason === 'create' ? 'Created' : reason === 'drift' ? 'Restored' : 'Updated', id: childKey(obj) });
+      } catch (e) {
+        applyErrors.push(`${childKey(obj)}: ${(e as Error).message}`);
+      }
+    }
+
+    const wanted = new Set(desired.map(childKey));
+    for (const cache of this.d.caches.children.values()) {
+      for (const o of cache.list((o) => o.metadata.namespace === namespace && o.metadata.labels?.[LABEL_CLUSTER] === name && ownedBy(o, owner.uid))) {
+        if (wanted.has(childKey(o)) || o.metadata.deletionTimestamp) continue;
+        try {
+          await this.d.http.request('DELETE', resourcePath(typeOf(o.kind!), namespace, o.metadata.name), { query: { propagationPolicy: 'Background' } });
+          changes.push({ verb: 'Pruned', id: childKey(o) });
+        } catch (e) {
+          if (!isNotFound(e)) applyErrors.push(`prune ${childKey(o)}: ${(e as Error).message}`);
+        }
+      }
+    }
+
+    for (const c of changes) log.info(`${c.verb.toLowerCase()} child`, { child: c.id });
+    if (changes.length) {
+      const summary = (verb: string) => changes.filter((c) => c.verb === verb).map((c) => c.id);
+      for (const verb of ['Created', 'Updated', 'Restored', 'Pruned']) {
+        const ids = summary(verb);
+        if (ids.length) await this.d.events.record(live, 'Normal', verb, `${verb} ${ids.join(', ')}`);
+      }
+    }
+    if (applyErrors.length) await this.d.events.record(live, 'Warning', 'ApplyFailed', applyErrors.join('; '));
+
+    const findings = auditRendered(cluster, desired, values);
+    const failed = findings.filter((f) => f.verdict === 'fail');
+    const warned = findings.filter((f) => f.verdict === 'warn');
+    const status = computeStatus({
+      generation: live.metadata.generation ?? 0,
+      previous: live.status,
+      cluster,
+      sfu: this.cacheOf('Deployment').get(namespace, objectName(cluster, 'sfu')),
+      turn: this.cacheOf('Deployment').get(namespace, objectName(cluster, 'turn')),
+      redis: this.cacheOf('StatefulSet').get(namespace, objectName(cluster, 'redis')),
+      applyErrors,
+      sovereignty: failed.length
+        ? { ok: false, message: failed.map((f) => f.message).join('; ') }
+        : { ok: true, message: warned.length ? `compliant; to review: ${warned.map((f) => f.message).join('; ')}` : 'compliant' },
+      now: this.now(),
+    });
+    await this.writeStatus(live, status);
+    if (applyErrors.length) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
+  }
+
+  /** Participants autoscaling owns the count: keep what runs (within bounds) until the scaler decides. */
+  private currentSfuReplicas(mc: MeetingCluster): number | undefined {
+    if (!mc.spec.autoscaling.enabled || mc.spec.autoscaling.metric !== 'participants') return undefined;
+    return this.cacheOf('Deployment').get(mc.metadata.namespace, objectName(mc, 'sfu'))?.spec?.replicas;
+  }
+
+  private now(): string {
+    return (this.d.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  private apply(obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<KubeObject> {
+    return this.d.http.request('PATCH', resourcePath(typeOf(obj.kind), obj.metadata.namespace, obj.metadata.name), {
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      contentType: 'application/apply-patch+yaml',
+      body: obj,
+    });
+  }
+
+  private async writeStatus(live: KubeObject, status: MeetingClusterStatus): Promise<void> {
+    if (sameStatus(status, live.status)) return;
+    const written = await this.d.http.request('PATCH', resourcePath(MEETING_CLUSTER, live.metadata.namespace, live.metadata.name, 'status'), {
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      contentType: 'application/apply-patch+yaml',
+      body: { apiVersion: MEETING_CLUSTER.apiVersion, kind: MEETING_CLUSTER.kind, metadata: { name: live.metadata.name, namespace: live.metadata.namespace }, status },
+    });
+    // Keep the cache current so the next reconcile compares against what was just written.
+    this.d.caches.clusters.upsert(written);
+  }
+}

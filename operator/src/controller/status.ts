@@ -1,0 +1,117 @@
+// status of a MeetingCluster, computed (purely) from what the children report. Conditions follow
+// metav1.Condition: a condition's lastTransitionTime only moves when its status changes.
+import { formatFieldError, type FieldError } from '../api/errors.js';
+import type { Condition, MeetingCluster, MeetingClusterStatus } from '../api/types.js';
+import type { KubeObject } from '../kube/reflector.js';
+import { endpointsOf } from '../render/endpoints.js';
+import { selectorLabels, selectorString } from '../render/names.js';
+
+export interface Availability {
+  ok: boolean;
+  reason: string;
+  message: string;
+  /** Still rolling out (new generation not observed, or pods not yet updated). */
+  progressing: boolean;
+}
+
+export interface StatusInput {
+  generation: number;
+  previous?: MeetingClusterStatus;
+  /** The defaulted spec, when valid. */
+  cluster?: MeetingCluster;
+  invalid?: FieldError[];
+  sfu?: KubeObject;
+  turn?: KubeObject;
+  redis?: KubeObject;
+  applyErrors: string[];
+  sovereignty: { ok: boolean; message: string };
+  now: string;
+}
+
+/** Availability of a Deployment or StatefulSet from its own status. */
+export function workloadAvailability(w: KubeObject | undefined, what: string): Availability {
+  if (!w) return { ok: false, reason: 'NotCreated', message: `${what} not created yet`, progressing: true };
+  const want = w.spec?.replicas ?? 1;
+  const st = w.status ?? {};
+  const observed = (st.observedGeneration ?? 0) >= (w.metadata.generation ?? 0);
+  const ready = st.readyReplicas ?? 0;
+  const updated = st.updatedReplicas ?? 0;
+  const progressing = !observed || updated < want || (st.replicas ?? 0) > want;
+  if (want === 0) return { ok: false, reason: 'ScaledToZero', message: `${what}: 0 replicas wanted`, progressing };
+  const message = `${ready}/${want} ${what} pods ready`;
+  if (observed && ready >= want && updated >= want) return { ok: true, reason: 'Available', message, progressing };
+  return { ok: false, reason: ready > 0 ? 'PartiallyAvailable' : 'Unavailable', message, progressing };
+}
+
+const external = (reason: string, message: string): Availability => ({ ok: true, reason, message, progressing: false });
+
+function cond(type: string, ok: boolean, reason: string, message: string, generation: number): Omit<Condition, 'lastTransitionTime'> {
+  return { type, status: ok ? 'True' : 'False', reason, message, observedGeneration: generation };
+}
+
+/** Keeps each condition's lastTransitionTime unless its status changed. */
+export function mergeConditions(previous: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>[], now: string): Condition[] {
+  return next.map((c) => {
+    const old = previous?.find((p) => p.type === c.type);
+    return { ...c, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : now };
+  });
+}
+
+export function computeStatus(i: StatusInput): MeetingClusterStatus {
+  const g = i.generation;
+  if (!i.cluster) {
+    const message = (i.invalid ?? []).map(formatFieldError).join('; ');
+    const conditions = [
+      cond('Ready', false, 'InvalidSpec', message, g),
+      cond('Progressing', false, 'InvalidSpec', 'the spec is invalid; running children are left untouched', g),
+      cond('Degraded', true, 'InvalidSpec', message, g),
+    ];
+    // Keep the other conditions as last computed: what runs has not changed.
+    const kept = (i.previous?.conditions ?? []).filter((c) => !conditions.some((n) => n.type === c.type));
+    return { ...i.previous, observedGeneration: g, conditions: [...mergeConditions(i.previous?.conditions, conditions, i.now), ...kept] };
+  }
+  const { turn, redis } = i.cluster.spec;
+  const sfu = workloadAvailability(i.sfu, 'SFU');
+  const turnA =
+    turn.mode === 'coturn' ? workloadAvailability(i.turn, 'TURN')
+    : turn.mode === 'embedded' ? { ...sfu, reason: sfu.ok ? 'Embedded' : sfu.reason, message: `embedded in the SFU: ${sfu.message}` }
+    : turn.mode === 'external' ? external('External', `external TURN ${turn.external?.host}:${turn.external?.port}`)
+    : external('Disabled', 'TURN is disabled: clients must reach the SFU directly');
+  const redisA = redis.mode === 'managed' ? workloadAvailability(i.redis, 'Redis') : external('External', `external Redis ${redis.external?.address}`);
+  const progressing = sfu.progressing || turnA.progressing || redisA.progressing;
+  const failed = i.applyErrors.length > 0;
+  const notReady = [['SFU', sfu], ['TURN', turnA], ['Redis', redisA]].filter(([, a]) => !(a as Availability).ok).map(([n, a]) => `${n}: ${(a as Availability).message}`);
+  const endpoints = endpointsOf(i.cluster);
+
+  const conditions = [
+    failed
+      ? cond('Ready', false, 'ApplyFailed', i.applyErrors.join('; '), g)
+      : notReady.length
+        ? cond('Ready', false, 'ComponentsNotReady', notReady.join('; '), g)
+        : cond('Ready', true, 'Ready', `serving ${endpoints.signalling}`, g),
+    cond('SFUAvailable', sfu.ok, sfu.reason, sfu.message, g),
+    cond('TURNAvailable', turnA.ok, turnA.reason, turnA.message, g),
+    cond('RedisAvailable', redisA.ok, redisA.reason, redisA.message, g),
+    cond('Sovereign', i.sovereignty.ok, i.sovereignty.ok ? 'Compliant' : 'NotCompliant', i.sovereignty.message, g),
+    cond('Progressing', progressing, progressing ? 'RollingOut' : 'Stable', progressing ? 'children are converging' : 'all children are up to date', g),
+    cond('Degraded', failed, failed ? 'ApplyFailed' : 'AsExpected', failed ? i.applyErrors.join('; ') : 'no error', g),
+  ];
+  const sfuStatus = i.sfu?.status ?? {};
+  return {
+    observedGeneration: g,
+    conditions: mergeConditions(i.previous?.conditions, conditions, i.now),
+    replicas: sfuStatus.replicas ?? 0,
+    readyReplicas: sfuStatus.readyReplicas ?? 0,
+    selector: selectorString(selectorLabels(i.cluster, 'sfu')),
+    ...(i.previous?.participants === undefined ? {} : { participants: i.previous.participants }),
+    ...(i.previous?.rooms === undefined ? {} : { rooms: i.previous.rooms }),
+    endpoints,
+  };
+}
+
+/** Order-insensitive equality of two statuses (what decides whether to write). */
+export function sameStatus(a: unknown, b: unknown): boolean {
+  const norm = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([x], [y]) => x.localeCompare(y)).map(([k, x]) => [k, norm(x)])) : v;
+  return JSON.stringify(norm(a ?? {})) === JSON.stringify(norm(b ?? {}));
+}

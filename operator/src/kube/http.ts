@@ -1,0 +1,176 @@
+// A thin HTTP layer over the API server. @kubernetes/client-node supplies the credentials (kubeconfig,
+// in-cluster service account, exec plugins); requests and watch streams are plain HTTPS so that
+// server-side apply, the status subresource and watch bookmarks are used exactly as the API defines
+// them, and every write can be counted.
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export const USER_AGENT = 'meet-operator/0.1.0';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const isNotFound = (e: unknown): boolean => e instanceof ApiError && e.status === 404;
+export const isConflict = (e: unknown): boolean => e instanceof ApiError && e.status === 409;
+export const isGone = (e: unknown): boolean => e instanceof ApiError && e.status === 410;
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export type WriteObserver = (verb: string, path: string, status: number) => void;
+
+const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function queryString(q: Query = {}): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+export class KubeHttp {
+  private base: URL;
+  private options?: https.RequestOptions;
+  private optionsAt = 0;
+  private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 32 });
+  private readonly observers: WriteObserver[] = [];
+
+  constructor(
+    readonly kc: KubeConfig,
+    private readonly userAgent = USER_AGENT,
+  ) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.base = new URL(cluster.server);
+  }
+
+  static fromKubeconfig(path?: string, userAgent?: string): KubeHttp {
+    const kc = new KubeConfig();
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+    return new KubeHttp(kc, userAgent);
+  }
+
+  /** Called for every write request (for metrics): verb, path, HTTP status. */
+  onWrite(observer: WriteObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** TLS material and auth headers; refreshed every minute so rotated tokens are picked up. */
+  private async requestOptions(): Promise<https.RequestOptions> {
+    if (!this.options || Date.now() - this.optionsAt > 60_000) {
+      const opts: https.RequestOptions = { headers: {} };
+      await this.kc.applyToHTTPSOptions(opts);
+      const { ca, cert, key, rejectUnauthorized, servername } = opts as https.RequestOptions & { servername?: string };
+      this.options = {
+        headers: { ...(opts.headers as Record<string, string>) },
+        ca, cert, key,
+        ...(opts.auth ? { auth: opts.auth } : {}),
+        ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }),
+        ...(servername ? { servername } : {}),
+      };
+      this.optionsAt = Date.now();
+    }
+    return this.options;
+  }
+
+  private async open(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
+    const base = await this.requestOptions();
+    const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    const headers: Record<string, string> = {
+      ...(base.headers as Record<string, string>),
+      Accept: 'application/json',
+      'User-Agent': this.userAgent,
+    };
+    if (body !== undefined) {
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(body));
+    }
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        {
+          ...base,
+          agent: this.agent,
+          protocol: this.base.protocol,
+          hostname: this.base.hostname,
+          port: this.base.port,
+          method,
+          path: `${this.base.pathname.replace(/\/$/, '')}${path}${queryString(opts.query)}`,
+          headers,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        },
+        resolve,
+      );
+      req.on('error', reject);
+      if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`${method} ${path}: no response within ${opts.timeoutMs} ms`)));
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  }
+
+  /** One request; JSON in, JSON out; a non-2xx answer becomes an ApiError with the server's message. */
+  async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.open(method, path, { timeoutMs: 30_000, ...opts });
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const status = res.statusCode ?? 0;
+    if (WRITE_VERBS.has(method)) for (const o of this.observers) o(method, path, status);
+    const parsed = text ? safeJson(text) : undefined;
+    if (status >= 400) {
+      const s = parsed as { reason?: string; message?: string; details?: unknown } | undefined;
+      throw new ApiError(status, s?.reason ?? String(status), `${method} ${path}: ${s?.message ?? text.slice(0, 500)}`, s?.details);
+    }
+    return parsed as T;
+  }
+
+  /** A streaming GET (watch): calls onLine for every JSON line until the stream ends or is aborted. */
+  async stream(path: string, query: Query, onLine: (obj: any) => void, signal: AbortSignal): Promise<void> {
+    const res = await this.open('GET', path, { query, signal });
+    if ((res.statusCode ?? 0) >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      const s = safeJson(Buffer.concat(chunks).toString('utf8')) as { reason?: string; message?: string } | undefined;
+      throw new ApiError(res.statusCode ?? 0, s?.reason ?? '', `watch ${path}: ${s?.message ?? res.statusCode}`);
+    }
+    let buffered = '';
+    for await (const chunk of res) {
+      buffered += (chunk as Buffer).toString('utf8');
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (line) onLine(JSON.parse(line));
+      }
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,47 @@
+// The kinds the operator reads and writes, and their REST paths.
+import { GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
+
+export interface ResourceType {
+  apiVersion: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+const T = (apiVersion: string, kind: string, plural: string, namespaced = true): ResourceType => ({ apiVersion, kind, plural, namespaced });
+
+export const MEETING_CLUSTER = T(`${GROUP}/${VERSION}`, KIND, PLURAL);
+export const LEASE = T('coordination.k8s.io/v1', 'Lease', 'leases');
+export const EVENT = T('v1', 'Event', 'events');
+export const POD = T('v1', 'Pod', 'pods');
+export const PVC = T('v1', 'PersistentVolumeClaim', 'persistentvolumeclaims');
+
+/** Every kind the renderer produces: watched (by label), applied, and pruned when no longer wanted. */
+export const CHILD_TYPES: readonly ResourceType[] = [
+  T('v1', 'Secret', 'secrets'),
+  T('v1', 'ConfigMap', 'configmaps'),
+  T('v1', 'Service', 'services'),
+  T('apps/v1', 'StatefulSet', 'statefulsets'),
+  T('apps/v1', 'Deployment', 'deployments'),
+  T('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets'),
+  T('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'),
+  T('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies'),
+  T('monitoring.coreos.com/v1', 'ServiceMonitor', 'servicemonitors'),
+];
+
+const byKind = new Map([...CHILD_TYPES, MEETING_CLUSTER, LEASE, EVENT, POD, PVC].map((t) => [t.kind, t]));
+
+export function typeOf(kind: string): ResourceType {
+  const t = byKind.get(kind);
+  if (!t) throw new Error(`unknown kind ${kind}`);
+  return t;
+}
+
+/** /api/v1/namespaces/ns/pods/name/status and friends; namespace undefined = all namespaces. */
+export function resourcePath(t: ResourceType, namespace?: string, name?: string, subresource?: string): string {
+  const prefix = t.apiVersion.includes('/') ? `/apis/${t.apiVersion}` : `/api/${t.apiVersion}`;
+  const ns = t.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${prefix}${ns}/${t.plural}${name ? `/${encodeURIComponent(name)}` : ''}${subresource ? `/${subresource}` : ''}`;
+}
+
+export const objectKey = (namespace: string | undefined, name: string): string => (namespace ? `${namespace}/${name}` : name);
