@@ -63,7 +63,9 @@ test-unit: node_modules/.installed ## Unit tests (pure code, no server)
 	npx vitest run --project unit $(call REPORT,unit)
 
 .PHONY: test-integration
-test-integration: node_modules/.installed ## Integration tests on a real local control plane (built by hack/, cached)
+# Enough kwok nodes for several ministries at once: SFU pods bind host ports, one per node.
+test-integration: export NODES := 16
+test-integration: build ## Integration tests on a real local control plane (built by hack/, cached)
 	npx vitest run --project integration $(call REPORT,integration)
 
 .PHONY: test

@@ -53,7 +53,8 @@ describe('the CRD on a real API server', () => {
       return r.code === 0 ? r.stdout : undefined;
     });
     expect(explained).toContain('terminationGracePeriodSeconds');
-    expect(kubectlOk(['get', 'mc', '-A'])).toBe('');
+    const cols = crd.spec.versions[0].additionalPrinterColumns.map((c: any) => c.name);
+    expect(cols).toEqual(expect.arrayContaining(['Ministry', 'Ready', 'Replicas', 'Participants', 'Age']));
   });
 
   it.each(examples)('accepts example %s and every object rendered from it (server-side dry-run)', (file) => {
@@ -102,38 +103,41 @@ describe('the CRD on a real API server', () => {
 });
 
 describe('rendered SFU on real scheduling (kube-scheduler + kwok nodes)', () => {
-  it('places one pod per node inside the allowed zones, and leaves the extra pod Pending', async () => {
+  it('places one pod per node inside the allowed zones, and leaves the pod too many Pending', async () => {
     const m = parse(readFileSync('examples/interieur-outscale-cloudgouv.yaml', 'utf8'));
     m.metadata.namespace = 'sched-test';
     // kwok nodes have 4 CPUs: leave room for coturn beside each SFU pod.
     m.spec.sfu.resources = { requests: { cpu: '1', memory: '1Gi' } };
     ensureNamespace('sched-test');
     const { cluster } = validateMeetingCluster(m);
-    // Zones a and b hold 3 of the 4 kwok nodes (a, b, c, a): ask for 3 pods, then 4.
-    const objects = renderCluster(cluster!, TEST_SECRETS, { sfuReplicas: 3 });
+    const nodes = JSON.parse(kubectlOk(['get', 'nodes', '-o', 'json'])).items;
+    const zoneOf = new Map<string, string>(nodes.map((n: any) => [n.metadata.name, n.metadata.labels['topology.kubernetes.io/zone']]));
+    const allowed = ['cloudgouv-eu-west-1a', 'cloudgouv-eu-west-1b'];
+    const fit = nodes.filter((n: any) => allowed.includes(zoneOf.get(n.metadata.name)!)).length;
+    expect(fit).toBeLessThan(nodes.length); // some nodes sit in zone c
+    // As many pods as nodes in the allowed zones, then one more.
+    const objects = renderCluster(cluster!, TEST_SECRETS, { sfuReplicas: fit });
     kubectlOk(['apply', '--server-side', '--field-manager=meet-operator', '-f', '-'], docs(objects));
 
     const pods = () => JSON.parse(kubectlOk(['get', 'pods', '-n', 'sched-test', '-l', 'app.kubernetes.io/component=sfu', '-o', 'json'])).items;
     const ready = (p: any) => p.status.phase === 'Running' && p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
-    const running = await eventually('3 SFU pods Running and Ready', () => {
+    const running = await eventually(`${fit} SFU pods Running and Ready`, () => {
       const ps = pods();
-      return ps.length === 3 && ps.every(ready) ? ps : undefined;
+      return ps.length === fit && ps.every(ready) ? ps : undefined;
     });
-    const nodes = JSON.parse(kubectlOk(['get', 'nodes', '-o', 'json'])).items;
-    const zoneOf = new Map(nodes.map((n: any) => [n.metadata.name, n.metadata.labels['topology.kubernetes.io/zone']]));
     const placed = running.map((p: any) => p.spec.nodeName);
-    expect(new Set(placed).size).toBe(3);
-    for (const node of placed) expect(['cloudgouv-eu-west-1a', 'cloudgouv-eu-west-1b']).toContain(zoneOf.get(node));
+    expect(new Set(placed).size).toBe(fit);
+    for (const node of placed) expect(allowed).toContain(zoneOf.get(node));
     // Host network: the pod IP is the node's.
     for (const p of running) expect(p.status.podIP).toBe(p.status.hostIP);
 
-    kubectlOk(['scale', '-n', 'sched-test', 'deployment/visio-sfu', '--replicas=4']);
-    const pending = await eventually('a 4th SFU pod that cannot be scheduled', () => {
+    kubectlOk(['scale', '-n', 'sched-test', 'deployment/visio-sfu', `--replicas=${fit + 1}`]);
+    const pending = await eventually('one SFU pod more than the allowed nodes, unschedulable', () => {
       const ps = pods();
       const p = ps.find((x: any) => x.status.phase === 'Pending' && x.status.conditions?.some((c: any) => c.type === 'PodScheduled' && c.status === 'False'));
       return p;
     });
     expect(pending.status.conditions.find((c: any) => c.type === 'PodScheduled').message).toMatch(/anti-affinity|node affinity|free ports/);
-    kubectlOk(['delete', 'namespace', 'sched-test', '--wait=false']);
+    kubectlOk(['delete', 'namespace', 'sched-test', '--timeout=60s']);
   });
 });

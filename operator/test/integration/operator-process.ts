@@ -1,0 +1,77 @@
+// Runs the real operator (`node dist/cli/bin.js run`) as a child process against the test control
+// plane, and reads the API server's audit log to count what it wrote.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { inject } from 'vitest';
+
+export interface OperatorProcess {
+  identity: string;
+  proc: ChildProcess;
+  logs: string[];
+  exited: Promise<number | null>;
+  stop(): Promise<number | null>;
+  kill(): Promise<number | null>;
+}
+
+export function startOperator(identity: string, args: string[] = []): OperatorProcess {
+  const proc = spawn(
+    process.execPath,
+    ['dist/cli/bin.js', 'run', '--kubeconfig', inject('kubeconfig'), '--listen', '127.0.0.1:0', '--leader-election-namespace', 'default', '--identity', identity, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'debug' } },
+  );
+  const logs: string[] = [];
+  let partial = '';
+  const collect = (chunk: Buffer) => {
+    partial += chunk.toString('utf8');
+    const lines = partial.split('\n');
+    partial = lines.pop()!;
+    logs.push(...lines);
+  };
+  proc.stdout!.on('data', collect);
+  proc.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const signal = (s: NodeJS.Signals) => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(s);
+    return exited;
+  };
+  return { identity, proc, logs, exited, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
+}
+
+export const logged = (op: OperatorProcess, msg: string): boolean => op.logs.some((l) => l.includes(`"msg":"${msg}"`));
+
+export interface AuditWrite {
+  verb: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  userAgent: string;
+  code: number;
+  time: string;
+}
+
+/** Write requests recorded by the API server (ResponseComplete stage), optionally from one user agent. */
+export function auditWrites(userAgentPart?: string): AuditWrite[] {
+  const text = readFileSync(inject('auditLog'), 'utf8');
+  const out: AuditWrite[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const e = JSON.parse(line);
+    if (e.stage !== 'ResponseComplete') continue;
+    if (userAgentPart && !String(e.userAgent).includes(userAgentPart)) continue;
+    out.push({
+      verb: e.verb,
+      resource: e.objectRef?.resource,
+      namespace: e.objectRef?.namespace,
+      name: e.objectRef?.name,
+      subresource: e.objectRef?.subresource,
+      userAgent: e.userAgent,
+      code: e.responseStatus?.code,
+      time: e.stageTimestamp,
+    });
+  }
+  return out;
+}
+
+/** The operator's user agent carries its identity: `meet-operator/<v> (<identity>)`. */
+export const operatorAgent = (identity: string): string => `meet-operator/0.1.0 (${identity})`;

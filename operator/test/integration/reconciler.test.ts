@@ -1,0 +1,220 @@
+// The operator as a real process against the real control plane: pods come from kube-controller-
+// manager + kube-scheduler + kwok, garbage collection is the real one, writes are counted in the
+// API server's audit log (not by the operator's own counters).
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { auditWrites, logged, operatorAgent, startOperator, type OperatorProcess } from './operator-process.js';
+import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+
+const LEASE = ['--leader-election-name', 'meet-operator-it'];
+const FAST = ['--resync-seconds', '3', '--relist-seconds', '5'];
+
+function manifest(ns: string, mutate: (m: any) => void = () => {}): any {
+  const m = parse(readFileSync('examples/interieur-outscale-cloudgouv.yaml', 'utf8'));
+  m.metadata.namespace = ns;
+  // kwok nodes have 4 CPUs; keep SFU and coturn small enough to share them.
+  m.spec.sfu.resources = { requests: { cpu: '1', memory: '1Gi' } };
+  mutate(m);
+  return m;
+}
+
+const apply = (m: any) => kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(m));
+const getJson = (...args: string[]) => JSON.parse(kubectlOk(['get', ...args, '-o', 'json']));
+const tryGet = (...args: string[]) => {
+  const r = kubectl(['get', ...args, '-o', 'json']);
+  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+};
+const condition = (mc: any, type: string) => mc?.status?.conditions?.find((c: any) => c.type === type);
+const waitReady = (ns: string, timeoutMs = 90_000) =>
+  eventually(`${ns}/visio Ready=True`, () => {
+    const mc = tryGet('mc', 'visio', '-n', ns);
+    return condition(mc, 'Ready')?.status === 'True' && mc.status.observedGeneration === mc.metadata.generation ? mc : undefined;
+  }, timeoutMs);
+const children = (ns: string) =>
+  getJson('secrets,configmaps,services,deployments,statefulsets,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers', '-n', ns, '-l', 'meet.sovereign.io/cluster=visio').items;
+const ids = (objs: any[]) => objs.map((o: any) => `${o.kind}/${o.metadata.name}`).sort();
+const secretData = (ns: string) => Object.fromEntries(getJson('secrets', '-n', ns, '-l', 'meet.sovereign.io/cluster=visio').items.map((s: any) => [s.metadata.name, s.data]));
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let op: OperatorProcess;
+
+beforeAll(async () => {
+  kubectlOk(['apply', '--server-side', '-f', 'crds/', '-f', 'hack/dev-storage.yaml']);
+  // One statically provisioned volume per managed Redis of this file.
+  for (let i = 0; i < 12; i++) {
+    kubectlOk(['apply', '--server-side', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `it-pv-${i}` },
+      spec: { capacity: { storage: '10Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Delete', storageClassName: 'bsu-gp2-encrypted', hostPath: { path: `/tmp/it-pv-${i}` } },
+    }));
+  }
+  kubectlOk(['wait', '--for=condition=Established', 'crd/meetingclusters.meet.sovereign.io', '--timeout=60s']);
+  op = startOperator('op-a', [...LEASE, ...FAST]);
+  await eventually('operator A leading', () => (logged(op, 'starting workers') ? true : undefined), 30_000);
+});
+
+afterAll(async () => {
+  await op?.stop();
+  // Leave the nodes free for the other suites: SFU pods hold host ports.
+  kubectl(['delete', 'namespace', 'it-create', 'it-switch', 'it-del-retain', 'it-del-delete', '--ignore-not-found', '--timeout=120s']);
+});
+
+describe('meet-operator run', () => {
+  it('creates every child, owned by the MeetingCluster, and reports Ready with replicas, selector and endpoints', async () => {
+    ensureNamespace('it-create');
+    apply(manifest('it-create'));
+    const mc = await waitReady('it-create');
+    expect(ids(children('it-create'))).toEqual([
+      'ConfigMap/visio-redis-config', 'ConfigMap/visio-sfu-config', 'ConfigMap/visio-turn-config',
+      'Deployment/visio-sfu', 'Deployment/visio-turn',
+      'NetworkPolicy/visio-redis-ingress',
+      'PodDisruptionBudget/visio-sfu', 'PodDisruptionBudget/visio-turn',
+      'Secret/visio-livekit-keys', 'Secret/visio-redis-auth', 'Secret/visio-turn-secret',
+      'Service/visio-redis', 'Service/visio-signalling', 'Service/visio-turn-tls',
+      'StatefulSet/visio-redis',
+    ]);
+    for (const c of children('it-create')) expect(c.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'MeetingCluster', name: 'visio', uid: mc.metadata.uid, controller: true })]);
+    expect(mc.status).toMatchObject({ replicas: 2, readyReplicas: 2, selector: 'app.kubernetes.io/instance=visio,app.kubernetes.io/component=sfu', endpoints: { signalling: 'wss://visio.interieur.example' } });
+    for (const t of ['SFUAvailable', 'TURNAvailable', 'RedisAvailable', 'Sovereign']) expect(condition(mc, t)?.status).toBe('True');
+    expect(kubectlOk(['get', 'mc', '-n', 'it-create'])).toMatch(/visio\s+Ministère de l'Intérieur\s+True\s+2/);
+    const events = getJson('events', '-n', 'it-create', '--field-selector', 'involvedObject.kind=MeetingCluster').items;
+    expect(events.map((e: any) => e.reason)).toContain('Created');
+    // No credential is ever logged.
+    const secrets = Object.values(secretData('it-create')).flatMap((d: any) => Object.values(d).map((v: any) => Buffer.from(v, 'base64').toString()));
+    for (const s of secrets) for (const part of s.split(/[\s:]+/).filter((x: string) => x.length >= 12)) expect(op.logs.join('\n')).not.toContain(part);
+  });
+
+  it('rolls the SFU pods when the spec changes the config', async () => {
+    const before = getJson('pods', '-n', 'it-create', '-l', 'app.kubernetes.io/component=sfu').items.map((p: any) => p.metadata.name);
+    apply(manifest('it-create', (m) => (m.spec.sfu.maxParticipantsPerRoom = 80)));
+    await eventually('config updated', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', 'it-create', '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 80') ? true : undefined));
+    const after = await eventually('SFU pods replaced', () => {
+      const pods = getJson('pods', '-n', 'it-create', '-l', 'app.kubernetes.io/component=sfu').items.filter((p: any) => !p.metadata.deletionTimestamp);
+      return pods.length === 2 && pods.every((p: any) => !before.includes(p.metadata.name)) ? pods : undefined;
+    }, 90_000);
+    expect(after).toHaveLength(2);
+    await waitReady('it-create');
+  });
+
+  it('repairs drift within seconds: a deleted Deployment, an edited ConfigMap; keeps a user annotation', async () => {
+    const uid = getJson('deployment', 'visio-sfu', '-n', 'it-create').metadata.uid;
+    kubectlOk(['delete', 'deployment', 'visio-sfu', '-n', 'it-create', '--wait=false']);
+    const t0 = Date.now();
+    await eventually('Deployment recreated', () => {
+      const d = tryGet('deployment', 'visio-sfu', '-n', 'it-create');
+      return d && d.metadata.uid !== uid && !d.metadata.deletionTimestamp ? d : undefined;
+    }, 20_000, 200);
+    const deploymentRepairMs = Date.now() - t0;
+    kubectlOk(['patch', 'configmap', 'visio-sfu-config', '-n', 'it-create', '--type=merge', '-p', '{"data":{"livekit.yaml":"port: 1\\n"}}']);
+    kubectlOk(['annotate', 'service', 'visio-signalling', '-n', 'it-create', 'ops.interieur.example/owner=team-visio']);
+    const t1 = Date.now();
+    await eventually('ConfigMap restored', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', 'it-create', '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 80') ? true : undefined), 20_000, 200);
+    const configRepairMs = Date.now() - t1;
+    console.log(`drift repaired: deleted Deployment in ${deploymentRepairMs} ms, edited ConfigMap in ${configRepairMs} ms`);
+    expect(deploymentRepairMs).toBeLessThan(10_000);
+    expect(configRepairMs).toBeLessThan(10_000);
+    await settle(1000);
+    expect(getJson('service', 'visio-signalling', '-n', 'it-create').metadata.annotations['ops.interieur.example/owner']).toBe('team-visio');
+  });
+
+  it('writes nothing on resync of an unchanged cluster, and nothing after a restart (audit log)', async () => {
+    await waitReady('it-create');
+    await settle(2000);
+    const agentA = operatorAgent('op-a');
+    const before = auditWrites(agentA).length;
+    await settle(8000); // > 2 resyncs and a relist
+    expect(auditWrites(agentA).slice(before)).toEqual([]);
+    const secretsBefore = secretData('it-create');
+    await op.stop();
+    op = startOperator('op-a2', [...LEASE, ...FAST]);
+    await eventually('operator restarted and leading', () => (logged(op, 'starting workers') ? true : undefined), 30_000);
+    await settle(8000);
+    expect(auditWrites(operatorAgent('op-a2'))).toEqual([]);
+    expect(secretData('it-create')).toEqual(secretsBefore);
+  });
+
+  it('reports InvalidSpec naming the field and leaves running children untouched', async () => {
+    const versions = () => Object.fromEntries(children('it-create').map((c: any) => [`${c.kind}/${c.metadata.name}`, c.metadata.resourceVersion]));
+    const before = versions();
+    apply(manifest('it-create', (m) => ((m.spec.sfu.maxParticipantsPerRoom = 80), (m.spec.cloud.region = 'us-east-2'), (m.spec.cloud.zones = []))));
+    const mc = await eventually('InvalidSpec', () => {
+      const mc = tryGet('mc', 'visio', '-n', 'it-create');
+      return condition(mc, 'Ready')?.reason === 'InvalidSpec' ? mc : undefined;
+    });
+    expect(condition(mc, 'Ready')).toMatchObject({ status: 'False', message: 'spec.cloud.region: "us-east-2" is outside the EU; the outscale profile allows eu-west-2, cloudgouv-eu-west-1' });
+    expect(mc.status.observedGeneration).toBe(mc.metadata.generation);
+    await settle(4000);
+    expect(versions()).toEqual(before);
+    const events = getJson('events', '-n', 'it-create', '--field-selector', 'reason=InvalidSpec').items;
+    expect(events[0]).toMatchObject({ type: 'Warning', message: expect.stringContaining('spec.cloud.region') });
+    apply(manifest('it-create', (m) => (m.spec.sfu.maxParticipantsPerRoom = 80)));
+    await waitReady('it-create');
+  });
+
+  it('prunes what a mode switch no longer wants (coturn -> embedded TURN)', async () => {
+    ensureNamespace('it-switch');
+    apply(manifest('it-switch'));
+    await waitReady('it-switch');
+    apply(manifest('it-switch', (m) => {
+      m.spec.turn = { mode: 'embedded', domain: 'turn.interieur.example', certificate: 'orn:ows:idauth::1:server-certificate/turn' };
+      m.spec.sovereignty.stunServers = ['stun.interieur.example:3478'];
+    }));
+    await eventually('coturn pruned', () => {
+      const left = ids(children('it-switch')).filter((id) => /visio-turn(-config|-secret)?$/.test(id));
+      return left.length === 0 ? true : undefined;
+    });
+    expect(ids(children('it-switch'))).toContain('Service/visio-turn-tls');
+    expect(getJson('service', 'visio-turn-tls', '-n', 'it-switch').spec.selector['app.kubernetes.io/component']).toBe('sfu');
+    await waitReady('it-switch');
+  });
+
+  it('honours the paused annotation', async () => {
+    kubectlOk(['annotate', 'mc', 'visio', '-n', 'it-switch', 'meet.sovereign.io/paused=true']);
+    await settle(1000);
+    kubectlOk(['delete', 'configmap', 'visio-sfu-config', '-n', 'it-switch']);
+    await settle(5000);
+    expect(tryGet('configmap', 'visio-sfu-config', '-n', 'it-switch')).toBeUndefined();
+    kubectlOk(['annotate', 'mc', 'visio', '-n', 'it-switch', 'meet.sovereign.io/paused-']);
+    await eventually('ConfigMap back after unpause', () => tryGet('configmap', 'visio-sfu-config', '-n', 'it-switch'), 20_000);
+  });
+
+  it('lets garbage collection remove children on delete, and follows the PVC deletePolicy', async () => {
+    for (const [ns, policy] of [['it-del-retain', 'Retain'], ['it-del-delete', 'Delete']] as const) {
+      ensureNamespace(ns);
+      apply(manifest(ns, (m) => (m.spec.redis.storage.deletePolicy = policy)));
+    }
+    await waitReady('it-del-retain');
+    await waitReady('it-del-delete');
+    for (const ns of ['it-del-retain', 'it-del-delete']) kubectlOk(['delete', 'mc', 'visio', '-n', ns, '--wait=false']);
+    for (const ns of ['it-del-retain', 'it-del-delete']) {
+      await eventually(`${ns} children collected`, () => (children(ns).length === 0 ? true : undefined), 60_000);
+    }
+    await eventually('Delete policy removed the PVC', () => (getJson('pvc', '-n', 'it-del-delete').items.length === 0 ? true : undefined), 60_000);
+    expect(getJson('pvc', '-n', 'it-del-retain').items.map((p: any) => p.metadata.name)).toEqual(['data-visio-redis-0']);
+  });
+
+  it('with two operators only the leader writes; the standby takes over when the leader dies', async () => {
+    const b = startOperator('op-b', [...LEASE, ...FAST]);
+    try {
+      await eventually('standby B synced', () => (logged(b, 'caches synced') ? true : undefined), 30_000);
+      apply(manifest('it-create', (m) => (m.spec.sfu.maxParticipantsPerRoom = 90)));
+      await eventually('A applied the change', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', 'it-create', '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 90') ? true : undefined));
+      await waitReady('it-create');
+      expect(logged(b, 'starting workers')).toBe(false);
+      expect(auditWrites(operatorAgent('op-b'))).toEqual([]);
+
+      const killedAt = Date.now();
+      await op.kill();
+      await eventually('B leading', () => (logged(b, 'starting workers') ? true : undefined), 40_000, 200);
+      const takeoverMs = Date.now() - killedAt;
+      console.log(`leader failover: standby took over ${takeoverMs} ms after SIGKILL of the leader (lease 15 s)`);
+      expect(takeoverMs).toBeLessThan(25_000);
+      apply(manifest('it-create', (m) => (m.spec.sfu.maxParticipantsPerRoom = 95)));
+      await eventually('B applied the change', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', 'it-create', '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 95') ? true : undefined));
+      expect(auditWrites(operatorAgent('op-b')).length).toBeGreaterThan(0);
+    } finally {
+      await b.stop();
+    }
+    op = startOperator('op-a3', [...LEASE, ...FAST]);
+  });
+});
