@@ -76,22 +76,23 @@ test: typecheck ## The whole test suite (unit + integration), with one closing c
 
 KUBECTL = $(shell bash hack/build-k8s.sh --print-dir)/kubectl
 
-# Until the reconciler exists (`meet-operator run`), dev applies what it would: the example and
-# every object rendered from it, on the local control plane, then shows them.
 .PHONY: dev
 dev: export NODES := 6
-dev: build controlplane-up ## Local control plane + CRDs + EXAMPLE applied + its status
+dev: build controlplane-up ## Local control plane + CRDs + operator + EXAMPLE, waits for Ready=True
 	@. $(CONTROLPLANE_DIR)/env; \
 	ns=$$(node -e 'const y=require("yaml");const d=y.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(d.metadata.namespace||"default")' $(EXAMPLE)); \
-	$(KUBECTL) apply --server-side -f crds/ && \
-	$(KUBECTL) wait --for=condition=Established crd/meetingclusters.meet.sovereign.io --timeout=60s && \
-	$(KUBECTL) create namespace $$ns --dry-run=client -o yaml | $(KUBECTL) apply --server-side -f - && \
+	$(KUBECTL) apply --server-side -f crds/ -f hack/dev-storage.yaml >/dev/null && \
+	$(KUBECTL) wait --for=condition=Established crd/meetingclusters.meet.sovereign.io --timeout=60s >/dev/null && \
+	bash hack/dev-operator.sh $(CONTROLPLANE_DIR) && \
+	$(KUBECTL) create namespace $$ns --dry-run=client -o yaml | $(KUBECTL) apply --server-side -f - >/dev/null && \
 	$(KUBECTL) apply --server-side -f $(EXAMPLE) && \
-	$(CLI) render -f $(EXAMPLE) | $(KUBECTL) apply --server-side --field-manager=meet-operator -f - && \
-	$(KUBECTL) -n $$ns rollout status deployment -l app.kubernetes.io/component=sfu --timeout=120s && \
-	$(KUBECTL) get mc -A && $(KUBECTL) -n $$ns get deploy,sts,svc,pods -o wide && \
-	echo && echo "Control plane: export KUBECONFIG=$$KUBECONFIG (logs in $(CONTROLPLANE_DIR)/logs; stop with make controlplane-down)" && \
-	echo "The reconciler (meet-operator run) is not written yet: the objects above were applied from 'meet-operator render'."
+	echo "waiting for $$ns/$$(node -e 'console.log(require("yaml").parse(require("fs").readFileSync(process.argv[1],"utf8")).metadata.name)' $(EXAMPLE)) to become Ready..." && \
+	$(KUBECTL) wait --for=condition=Ready mc --all -n $$ns --timeout=120s && \
+	$(KUBECTL) get mc -A && echo && $(KUBECTL) -n $$ns get deploy,sts,svc,pods && echo && \
+	$(KUBECTL) -n $$ns get events --field-selector involvedObject.kind=MeetingCluster && echo && \
+	echo "export KUBECONFIG=$$KUBECONFIG    # kubectl describe mc -n $$ns" && \
+	echo "operator log: $(CONTROLPLANE_DIR)/logs/meet-operator.log; metrics: http://127.0.0.1:18080/metrics" && \
+	echo "stop everything: make controlplane-down"
 
 .PHONY: bench
 bench: build ## Benchmarks (print figures)

@@ -329,7 +329,7 @@ metadata:
     kubernetes.io/hostname: $name
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
-    node.kubernetes.io/instance-type: tinav6.c4r8p1
+    node.kubernetes.io/instance-type: tinav6.c8r16p1
     topology.kubernetes.io/region: cloudgouv-eu-west-1
     topology.kubernetes.io/zone: $zone
     type: kwok
@@ -338,8 +338,8 @@ status:
   - {type: InternalIP, address: 10.0.0.$((10 + i))}
   - {type: ExternalIP, address: 198.51.100.$((10 + i))}
   - {type: Hostname, address: $name}
-  allocatable: {cpu: "4", memory: 16Gi, pods: "110", ephemeral-storage: 100Gi}
-  capacity: {cpu: "4", memory: 16Gi, pods: "110", ephemeral-storage: 100Gi}
+  allocatable: {cpu: "8", memory: 16Gi, pods: "110", ephemeral-storage: 100Gi}
+  capacity: {cpu: "8", memory: 16Gi, pods: "110", ephemeral-storage: 100Gi}
   nodeInfo: {architecture: amd64, operatingSystem: linux}
 EOF
   done
