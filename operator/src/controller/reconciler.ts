@@ -15,7 +15,7 @@ import { LABEL_CLUSTER, objectName } from '../render/names.js';
 import { applyReason, prepareChild, type OwnerReference } from './diff.js';
 import type { EventRecorder } from './events.js';
 import type { OperatorMetrics } from './metrics.js';
-import { ensureGeneratedSecrets } from './secrets.js';
+import { readGeneratedSecrets } from './secrets.js';
 import { computeStatus, sameStatus } from './status.js';
 
 export const FIELD_MANAGER = 'meet-operator';
@@ -78,9 +78,14 @@ export class Reconciler {
       return;
     }
 
-    const { values, created } = await ensureGeneratedSecrets(this.d.http, { cached: (ns, n) => this.cacheOf('Secret').get(ns, n) }, cluster, owner);
-    for (const s of created) log.info('generated credentials', { secret: s });
+    const { values, missing } = await readGeneratedSecrets(this.d.http, { cached: (ns, n) => this.cacheOf('Secret').get(ns, n) }, cluster);
     const desired = renderCluster(cluster, values, { sfuReplicas: this.currentSfuReplicas(cluster) }).map((o) => prepareChild(o, owner));
+    for (const secret of desired.filter((o) => o.kind === 'Secret' && missing.includes(o.metadata.name))) {
+      // POST, not apply: if it exists after all (another replica, a stale cache), this fails (409)
+      // instead of overwriting credentials in use, and the retry reads the existing values.
+      this.cacheOf('Secret').upsert(await this.d.http.request('POST', resourcePath(typeOf('Secret'), namespace), { body: secret, query: { fieldManager: FIELD_MANAGER } }));
+      log.info('generated credentials', { secret: secret.metadata.name });
+    }
 
     const applyErrors: string[] = [];
     const changes: { verb: string; id: string }[] = [];
