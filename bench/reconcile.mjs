@@ -86,8 +86,9 @@ function rssMiB(pid) {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+const port = 18181;
 function startOperator(identity) {
-  const p = spawn(process.execPath, [`${root}dist/cli/bin.js`, 'run', '--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--no-leader-elect', '--identity', identity, '--concurrency', String(CONCURRENCY), '--resync-seconds', '5'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const p = spawn(process.execPath, [`${root}dist/cli/bin.js`, 'run', '--kubeconfig', kubeconfig, '--listen', `127.0.0.1:${port}`, '--no-leader-elect', '--identity', identity, '--concurrency', String(CONCURRENCY), '--resync-seconds', '5'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
   p.stdout.resume();
   return p;
 }
@@ -116,14 +117,23 @@ async function operatorRun(k, prefix, light = false) {
   kubectl(['apply', '--server-side', '-f', '-'], manifests);
   await converged(namespaces);
   const seconds = (performance.now() - t0) / 1000;
-  await sleep(3000); // let status settle (pods, events)
-  const writes = writesBy(`(${identity})`, prefix);
+  // Let the cluster settle (workload controllers report status, the operator follows): wait for 5 s
+  // without a write from the operator, then count a window of pure resyncs.
+  let writes = writesBy(`(${identity})`, prefix);
+  for (let quiet = 0, t = Date.now(); quiet < 5 && Date.now() - t < 180_000; ) {
+    await sleep(1000);
+    const now = writesBy(`(${identity})`, prefix);
+    quiet = now === writes ? quiet + 1 : 0;
+    writes = now;
+  }
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const heap = Number(/meet_operator_nodejs_heap_size_used_bytes (\S+)/.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
   await sleep(12_000); // two resyncs of every key
   const noop = writesBy(`(${identity})`, prefix) - writes;
   const rss = rssMiB(op.pid);
   op.kill('SIGTERM');
   await new Promise((r) => op.once('exit', r));
-  return { seconds, writes, noop, rss };
+  return { seconds, writes, noop, rss, heap };
 }
 
 async function floorRun(k, prefix) {
@@ -182,6 +192,7 @@ for (const k of KS) {
     'floor writes/cluster': (fl.writes / k).toFixed(1),
     'no-op resync writes': op.noop,
     'RSS MiB': op.rss.toFixed(0),
+    'heap MiB': op.heap.toFixed(0),
   });
 }
 console.log(`bench/reconcile: converge K MeetingClusters (15 children each), one per namespace, ${CONCURRENCY} workers`);
@@ -190,6 +201,6 @@ console.table(rows);
 if (RSS_K > 0) {
   log(`RSS with ${RSS_K} light clusters (5 children each)`);
   const r = await operatorRun(RSS_K, 'rss', true);
-  console.log(`operator RSS after converging ${RSS_K} light MeetingClusters: ${r.rss.toFixed(0)} MiB (target < 150 MB); converged in ${r.seconds.toFixed(1)} s; no-op resync writes: ${r.noop}`);
+  console.log(`operator RSS after converging ${RSS_K} light MeetingClusters: ${r.rss.toFixed(0)} MiB, V8 heap used ${r.heap.toFixed(0)} MiB (target RSS < 150 MB); converged in ${r.seconds.toFixed(1)} s; no-op resync writes: ${r.noop}`);
 }
 http.close();

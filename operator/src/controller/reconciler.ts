@@ -5,7 +5,7 @@
 import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
 import { validateMeetingCluster } from '../api/validate.js';
 import { auditRendered } from '../audit/audit.js';
-import { isNotFound, type KubeHttp } from '../kube/http.js';
+import { isConflict, isNotFound, type KubeHttp } from '../kube/http.js';
 import type { Informer } from '../kube/informer.js';
 import type { KubeObject } from '../kube/reflector.js';
 import { MEETING_CLUSTER, resourcePath, typeOf } from '../kube/resources.js';
@@ -42,6 +42,9 @@ const childKey = (o: { kind?: string; metadata: { name: string } }) => `${o.kind
 const ownedBy = (o: KubeObject, uid: string) => o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller) ?? false;
 
 export class Reconciler {
+  /** Secrets whose creation conflicted: they exist without being in our cache; read them from the API. */
+  private readonly conflictedSecrets = new Set<string>();
+
   constructor(private readonly d: ReconcilerDeps) {}
 
   private cacheOf(kind: string): Informer {
@@ -78,12 +81,17 @@ export class Reconciler {
       return;
     }
 
-    const { values, missing } = await readGeneratedSecrets(this.d.http, { cached: (ns, n) => this.cacheOf('Secret').get(ns, n) }, cluster);
+    const { values, missing } = await readGeneratedSecrets(this.d.http, { cached: (ns, n) => this.cacheOf('Secret').get(ns, n) }, cluster, this.conflictedSecrets);
     const desired = renderCluster(cluster, values, { sfuReplicas: this.currentSfuReplicas(cluster) }).map((o) => prepareChild(o, owner));
     for (const secret of desired.filter((o) => o.kind === 'Secret' && missing.includes(o.metadata.name))) {
       // POST, not apply: if it exists after all (another replica, a stale cache), this fails (409)
       // instead of overwriting credentials in use, and the retry reads the existing values.
-      this.cacheOf('Secret').upsert(await this.d.http.request('POST', resourcePath(typeOf('Secret'), namespace), { body: secret, query: { fieldManager: FIELD_MANAGER } }));
+      try {
+        this.cacheOf('Secret').upsert(await this.d.http.request('POST', resourcePath(typeOf('Secret'), namespace), { body: secret, query: { fieldManager: FIELD_MANAGER } }));
+      } catch (e) {
+        if (isConflict(e)) this.conflictedSecrets.add(`${namespace}/${secret.metadata.name}`);
+        throw e;
+      }
       log.info('generated credentials', { secret: secret.metadata.name });
     }
 

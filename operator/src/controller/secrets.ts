@@ -38,7 +38,13 @@ export interface SecretSource {
  * Values of every generated Secret of the cluster: existing ones are read (cache, then API), the
  * others freshly generated. `missing` names the Secrets the caller must create.
  */
-export async function readGeneratedSecrets(http: KubeHttp, source: SecretSource, mc: MeetingCluster): Promise<{ values: GeneratedSecrets; missing: string[] }> {
+export async function readGeneratedSecrets(
+  http: KubeHttp,
+  source: SecretSource,
+  mc: MeetingCluster,
+  /** Secrets known to exist outside the cache (a create of ours conflicted): read them from the API. */
+  lookUp: ReadonlySet<string> = new Set(),
+): Promise<{ values: GeneratedSecrets; missing: string[] }> {
   const refs = secretRefs(mc);
   const ns = mc.metadata.namespace;
   const values = generateSecrets();
@@ -51,7 +57,9 @@ export async function readGeneratedSecrets(http: KubeHttp, source: SecretSource,
   for (const [field, ref] of wanted) {
     if (!ref?.generated) continue;
     let existing = source.cached(ns, ref.name);
-    if (!existing) {
+    // The cache holds every Secret we created (by label); one it lacks is created with a POST that
+    // fails if it exists after all, and the retry looks it up. No GET on the common path.
+    if (!existing && lookUp.has(`${ns}/${ref.name}`)) {
       try {
         existing = await http.request('GET', resourcePath(SECRET, ns, ref.name));
       } catch (e) {
