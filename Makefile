@@ -68,10 +68,14 @@ test-integration: export NODES := 16
 test-integration: build ## Integration tests on a real local control plane (built by hack/, cached)
 	npx vitest run --project integration $(call REPORT,integration)
 
+.PHONY: test-media
+test-media: node_modules/.installed media-binaries ## Media tests: real livekit-server, coturn, redis-server (root)
+	npx vitest run --project media $(call REPORT,media)
+
 .PHONY: test
-test: typecheck ## The whole test suite (unit + integration), with one closing count
+test: typecheck ## The whole test suite (unit + integration + media), with one closing count
 	rm -rf $(RESULTS)
-	$(MAKE) --no-print-directory test-unit test-integration
+	$(MAKE) --no-print-directory test-unit test-integration test-media
 	@node hack/test-summary.mjs $(RESULTS)/*.json
 
 KUBECTL = $(shell bash hack/build-k8s.sh --print-dir)/kubectl

@@ -24,6 +24,20 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        test: {
+          // Real livekit-server, coturn and redis-server processes run what the renderer produces,
+          // inside a private network namespace (hack/media/README.md). Needs root.
+          name: 'media',
+          include: ['operator/test/media/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['hack/media/media-global-setup.mjs'],
+          // Pods die with their worker (parent-death signal): workers must be processes.
+          pool: 'forks',
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
+      },
     ],
   },
 });

@@ -44,7 +44,9 @@ const kubectl = (args, input) => {
 };
 const http = KubeHttp.fromKubeconfig(kubeconfig, 'meet-bench/1');
 
+const children = new Set();
 function cleanup() {
+  for (const c of children) c.kill('SIGKILL');
   spawnSync('bash', [`${root}hack/controlplane-down.sh`, '--clean', state], { stdio: 'ignore' });
 }
 process.on('exit', cleanup);
@@ -90,6 +92,14 @@ const port = 18181;
 function startOperator(identity) {
   const p = spawn(process.execPath, [`${root}dist/cli/bin.js`, 'run', '--kubeconfig', kubeconfig, '--listen', `127.0.0.1:${port}`, '--no-leader-elect', '--identity', identity, '--concurrency', String(CONCURRENCY), '--resync-seconds', '5'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
   p.stdout.resume();
+  children.add(p);
+  p.once('exit', (code) => {
+    children.delete(p);
+    if (code !== 0 && code !== null && !p.stopping) {
+      log(`operator ${identity} exited with ${code}`);
+      process.exit(1);
+    }
+  });
   return p;
 }
 
@@ -98,7 +108,7 @@ async function converged(namespaces, timeoutMs = 30 * 60_000) {
   const want = new Set(namespaces);
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const list = await http.request('GET', '/apis/meet.sovereign.io/v1alpha1/meetingclusters');
+    const list = await http.request('GET', '/apis/meet.sovereign.io/v1alpha1/meetingclusters').catch(() => ({ items: [] }));
     const done = list.items.filter((mc) => want.has(mc.metadata.namespace) && mc.status?.observedGeneration === mc.metadata.generation).length;
     if (done === want.size) return;
     await sleep(100);
@@ -111,7 +121,9 @@ async function operatorRun(k, prefix, light = false) {
   createNamespaces(namespaces);
   const identity = `${prefix}-operator`;
   const op = startOperator(identity);
-  await sleep(1500); // caches synced and idle
+  // Measure reconciling, not process start-up: wait until the operator reports ready.
+  for (let ok = false; !ok; await sleep(100)) ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+  await sleep(500);
   const manifests = namespaces.map((ns) => stringify(ministry(ns, light))).join('---\n');
   const t0 = performance.now();
   kubectl(['apply', '--server-side', '-f', '-'], manifests);
@@ -127,10 +139,11 @@ async function operatorRun(k, prefix, light = false) {
     writes = now;
   }
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const heap = Number(/meet_operator_nodejs_heap_size_used_bytes (\S+)/.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+  const heap = Number(/heap_size_used_bytes\s+(\S+)/.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
   await sleep(12_000); // two resyncs of every key
   const noop = writesBy(`(${identity})`, prefix) - writes;
   const rss = rssMiB(op.pid);
+  op.stopping = true;
   op.kill('SIGTERM');
   await new Promise((r) => op.once('exit', r));
   return { seconds, writes, noop, rss, heap };

@@ -17,6 +17,8 @@ RECIPE=1   # bump when the build flags below change, to invalidate caches
 
 log() { printf '[build-k8s %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { printf '[build-k8s] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib/go-build.sh
+. "$(dirname "$0")/lib/go-build.sh"
 
 gomod_version() {  # gomod_version <go.mod> <module>: the version a wrapper go.mod requires
   awk -v m="$2" '$1 == m && $2 ~ /^v/ { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' "$1"
@@ -90,26 +92,10 @@ build() {
   local total
   total="$(cd "$dir" && go list -deps "$pkg" 2>>"$blog" | wc -l)" || total="?"
   log "$name: building $pkg (~$total packages; log: $blog)"
-  local start=$SECONDS
-  ( cd "$dir" && exec go build -v -trimpath -ldflags "$ldflags" -o "$BIN/.$name.tmp" "$pkg" ) >"$blog" 2>&1 &
-  local pid=$!
-  trap 'kill $pid 2>/dev/null; rm -f "$BIN/.$name.tmp"; exit 130' INT TERM
-  local next=$((start + 30))
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    if ((SECONDS >= next)); then
-      next=$((next + 30))
-      log "$name: $(grep -cv '^#\|^go: ' "$blog" || true)/$total packages compiled, $((SECONDS - start))s"
-    fi
-  done
-  if ! wait "$pid"; then
-    tail -n 30 "$blog" >&2
-    die "$name: go build failed after $((SECONDS - start))s, full log: $blog"
-  fi
-  trap - INT TERM
+  run_go_build "$name" "$blog" "$total" env -C "$dir" go build -v -trimpath -ldflags "$ldflags" -o "$BIN/.$name.tmp" "$pkg"
   mv -f "$BIN/.$name.tmp" "$BIN/$name"
   echo "$KEY" >"$bstamp"
-  local took=$((SECONDS - start))
+  local took=$TOOK
   log "$name: built in ${took}s ($(du -h "$BIN/$name" | cut -f1))"
   echo "$name ${took}s $(date -u +%FT%TZ) $GOVERSION" >>"$TIMES"
   BUILT=$((BUILT + 1))

@@ -18,6 +18,8 @@ RECIPE=1   # bump when the build flags below change, to invalidate caches
 
 log() { printf '[build-livekit %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { printf '[build-livekit] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib/go-build.sh
+. "$(dirname "$0")/../lib/go-build.sh"
 
 CACHE_DIR="${LIVEKIT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/meet-operator/livekit-${LIVEKIT_VERSION}}"
 BIN="$CACHE_DIR/bin"
@@ -65,26 +67,9 @@ TMPBIN="$CACHE_DIR/.gobin"
 rm -rf "$TMPBIN"; mkdir -p "$TMPBIN"
 export CGO_ENABLED=0 GOBIN="$TMPBIN" GOFLAGS="-buildvcs=false -p=${GO_BUILD_P:-2}"
 log "livekit-server ${LIVEKIT_VERSION}: go install $MODULE/cmd/server@$LIVEKIT_VERSION (log: $BLOG)"
-START=$SECONDS
-go install -v -trimpath -ldflags "-s -w" "$MODULE/cmd/server@$LIVEKIT_VERSION" >"$BLOG" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; rm -rf "$TMPBIN"; exit 130' INT TERM
-next=$((START + 30))
-while kill -0 "$pid" 2>/dev/null; do
-  sleep 1
-  if ((SECONDS >= next)); then
-    next=$((next + 30))
-    log "livekit-server: $(grep -cv '^#\|^go: ' "$BLOG" || true) packages compiled, $((SECONDS - START))s"
-  fi
-done
-if ! wait "$pid"; then
-  tail -n 30 "$BLOG" >&2
-  die "livekit-server: go install failed after $((SECONDS - START))s, full log: $BLOG"
-fi
-trap - INT TERM
+run_go_build livekit-server "$BLOG" "" go install -v -trimpath -ldflags "-s -w" "$MODULE/cmd/server@$LIVEKIT_VERSION"
 mv -f "$TMPBIN/server" "$BIN/livekit-server"
 rm -rf "$TMPBIN"
-TOOK=$((SECONDS - START))
 
 "$BIN/livekit-server" --version 2>&1 | grep -q "${LIVEKIT_VERSION#v}" \
   || die "livekit-server --version reports '$("$BIN/livekit-server" --version 2>&1)', expected ${LIVEKIT_VERSION#v}"

@@ -4,7 +4,8 @@
 #   redis-server  -> /usr/bin/redis-server (redis 7.0.x); redis-tools comes with it (redis-cli)
 # Idempotent: when every program is already installed it returns at once without touching apt;
 # `apt-get update` runs only when a package is missing and apt has no candidate for it.
-# The Debian services are not started (policy-rc.d) and stay disabled: the tests start their own.
+# The Debian services are neither started (policy-rc.d during the install) nor enabled at boot:
+# the tests start their own processes. apt's output goes to a log, shown when something fails.
 #
 # Usage: hack/media/install-deps.sh           install what is missing (needs root or sudo)
 #        hack/media/install-deps.sh --check   exit 1 and list what is missing, install nothing
@@ -50,13 +51,16 @@ for pkg in "${missing[@]}"; do
   cand="$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')"
   if [[ -z "$cand" || "$cand" == "(none)" ]]; then need_update=1; fi
 done
+LOG="${XDG_CACHE_HOME:-$HOME/.cache}/meet-operator/media-deps.log"
+mkdir -p "$(dirname "$LOG")"
+: >"$LOG"
 if ((need_update)); then
   log "apt-get update (no candidate known for: ${missing[*]})"
-  $SUDO apt-get update -qq
+  $SUDO apt-get update -qq >>"$LOG" 2>&1 || { tail -n 20 "$LOG" >&2; die "apt-get update failed, full log: $LOG"; }
 fi
 
 # Keep Debian's maintainer scripts from starting system-wide turnserver/redis services: the tests
-# start their own processes on free ports. Only for this install, and only if no policy exists.
+# start their own processes. Only for this install, and only if no policy exists.
 policy=/usr/sbin/policy-rc.d created_policy=0
 if [[ ! -e "$policy" ]]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy" && created_policy=1
@@ -64,8 +68,12 @@ fi
 cleanup() { if ((created_policy)); then $SUDO rm -f "$policy"; fi; }
 trap cleanup EXIT
 
-log "apt-get install ${missing[*]}"
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+log "apt-get install ${missing[*]} (log: $LOG)"
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1 \
+  || { tail -n 30 "$LOG" >&2; die "apt-get install ${missing[*]} failed, full log: $LOG"; }
+if command -v systemctl >/dev/null; then  # works offline too: it only removes the boot-time links
+  $SUDO systemctl disable coturn.service redis-server.service >>"$LOG" 2>&1 || true
+fi
 
 for pair in "${WANT[@]}"; do
   prog="${pair#*:}"

@@ -127,7 +127,16 @@ export class KubeHttp {
 
   /** One request; JSON in, JSON out; a non-2xx answer becomes an ApiError with the server's message. */
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.open(method, path, { timeoutMs: 30_000, ...opts });
+    let res: IncomingMessage;
+    try {
+      res = await this.open(method, path, { timeoutMs: 30_000, ...opts });
+    } catch (e) {
+      // A kept-alive socket the server has just closed fails at once; idempotent requests
+      // (everything but POST) are safely sent again, once, on a fresh socket.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (method === 'POST' || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw e;
+      res = await this.open(method, path, { timeoutMs: 30_000, ...opts });
+    }
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

@@ -4,6 +4,7 @@
 // every write is a compare-and-swap on resourceVersion, so two replicas can never both win.
 import type { Logger } from '../log.js';
 import { isConflict, isNotFound, type KubeHttp } from './http.js';
+import { sleep } from './reflector.js';
 import { LEASE, resourcePath } from './resources.js';
 
 export interface LeaderOptions {
@@ -65,10 +66,7 @@ export class LeaderElector {
         this.o.log.error('lost leadership: could not renew the lease in time', { identity: this.o.identity });
         this.o.onStoppedLeading();
       }
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, retry);
-        this.stopped.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
-      });
+      await sleep(retry, this.stopped.signal);
     }
   }
 

@@ -51,10 +51,16 @@ export interface ReflectorOptions {
   optional?: boolean;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
+/** Waits ms, or less if the signal aborts; leaves no listener behind either way. */
+export const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 
 export class Reflector {

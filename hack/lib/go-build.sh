@@ -1,0 +1,27 @@
+# Sourced by hack/build-*.sh. Needs log() and die() from the caller.
+# run_go_build NAME LOG TOTAL CMD...: runs a `go build -v`/`go install -v` command in the background,
+# reports progress every 30 s (packages compiled, from the -v lines in LOG; TOTAL may be empty),
+# stops it on Ctrl-C, and on failure dies with the end of LOG. Sets TOOK (seconds).
+run_go_build() {
+  local name=$1 blog=$2 total=$3
+  shift 3
+  local start=$SECONDS
+  "$@" >"$blog" 2>&1 &
+  local pid=$!
+  # shellcheck disable=SC2064 # expand pid now
+  trap "kill $pid 2>/dev/null; exit 130" INT TERM
+  local next=$((start + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if ((SECONDS >= next)); then
+      next=$((next + 30))
+      log "$name: $(grep -cv '^#\|^go: ' "$blog" || true)${total:+/$total} packages compiled, $((SECONDS - start))s"
+    fi
+  done
+  if ! wait "$pid"; then
+    tail -n 30 "$blog" >&2
+    die "$name: go build failed after $((SECONDS - start))s, full log: $blog"
+  fi
+  trap - INT TERM
+  TOOK=$((SECONDS - start))
+}

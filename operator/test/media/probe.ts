@@ -1,0 +1,292 @@
+// Client-side helpers the media tests run *inside* the test network namespace (the test process
+// itself is outside it). Run with Node >= 23.6 (type stripping): node probe.ts <command> '<json>'.
+// Results are printed as lines "@@probe <json>" (the SDKs may log to stdout too).
+//
+//   dns         {log}                         DNS recorder on 127.0.0.1:53 (UDP+TCP): logs each query, answers NXDOMAIN
+//   http-serve  {host, port, body}            answers every GET with body (a cloud metadata service)
+//   http-get    {url}                         prints {status, body}
+//   rooms       {url, key, secret, create?}   RoomService: CreateRoom (when create is a name), then ListRooms
+//   join        {url, token}                  signalling WebSocket: prints the JoinResponse (ICE servers, node)
+//   turn-allocate {host, port, tls, servername, ca, username, password}
+//               TURN Allocate over TCP or TLS (certificate verified against ca): {relayed, mapped} or {errorCode}
+//   participant {url, token, publish, relay, seconds}
+//               joins with @livekit/rtc-node; publish: sends a 440 Hz tone; else counts received audio
+//               frames. Prints events; leaves when stdin closes or after `seconds`.
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+
+const emit = (o: unknown) => process.stdout.write(`@@probe ${JSON.stringify(o)}\n`);
+const [command, json] = process.argv.slice(2);
+const a = JSON.parse(json ?? '{}');
+
+function dnsQuestion(msg: Buffer): { name: string; type: number; end: number } {
+  let i = 12;
+  const labels: string[] = [];
+  while (i < msg.length && msg[i] !== 0) {
+    const len = msg[i]!;
+    labels.push(msg.subarray(i + 1, i + 1 + len).toString('ascii'));
+    i += len + 1;
+  }
+  const type = msg.readUInt16BE(i + 1);
+  return { name: labels.join('.'), type, end: i + 5 };
+}
+
+function dnsAnswer(msg: Buffer, end: number): Buffer {
+  const head = Buffer.from(msg.subarray(0, 12));
+  const rd = msg[2]! & 0x01;
+  head[2] = 0x80 | (msg[2]! & 0x78) | rd; // QR, opcode, RD
+  head[3] = 0x80 | 3; // RA, NXDOMAIN
+  head.writeUInt16BE(1, 4);
+  head.writeUInt32BE(0, 6);
+  head.writeUInt16BE(0, 10);
+  return Buffer.concat([head, msg.subarray(12, end)]);
+}
+
+async function dns(): Promise<void> {
+  const record = (msg: Buffer, via: string) => {
+    const q = dnsQuestion(msg);
+    appendFileSync(a.log, JSON.stringify({ name: q.name, type: q.type, via, at: new Date().toISOString() }) + '\n');
+    return dnsAnswer(msg, q.end);
+  };
+  const udp = createSocket('udp4');
+  udp.on('message', (msg, rinfo) => {
+    try {
+      udp.send(record(msg, 'udp'), rinfo.port, rinfo.address);
+    } catch {
+      /* malformed */
+    }
+  });
+  await new Promise<void>((r) => udp.bind(53, '127.0.0.1', r));
+  const tcp = createTcpServer((sock) => {
+    let buf = Buffer.alloc(0);
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + msg.length);
+        const ans = record(msg, 'tcp');
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(ans.length);
+        sock.write(Buffer.concat([len, ans]));
+      }
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((r) => tcp.listen(53, '127.0.0.1', r));
+  emit({ event: 'ready' });
+}
+
+async function httpServe(): Promise<void> {
+  const server = createHttpServer((req, res) => {
+    emit({ event: 'request', method: req.method, url: req.url });
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(a.body);
+  });
+  await new Promise<void>((r) => server.listen(a.port, a.host, r));
+  emit({ event: 'ready' });
+}
+
+async function httpGet(): Promise<void> {
+  const res = await fetch(a.url, { signal: AbortSignal.timeout(5000) });
+  emit({ status: res.status, body: await res.text() });
+}
+
+async function rooms(): Promise<void> {
+  const { RoomServiceClient } = await import('livekit-server-sdk');
+  const svc = new RoomServiceClient(a.url, a.key, a.secret);
+  let created;
+  if (a.create) created = await svc.createRoom({ name: a.create, emptyTimeout: 120 });
+  const list = await svc.listRooms();
+  emit({ created: created ? { name: created.name, sid: created.sid } : undefined, rooms: list.map((r) => ({ name: r.name, sid: r.sid, numParticipants: r.numParticipants })) });
+}
+
+async function join(): Promise<void> {
+  const { SignalResponse } = await import('@livekit/protocol');
+  const url = `${a.url.replace(/^http/, 'ws')}/rtc?access_token=${encodeURIComponent(a.token)}&protocol=16&sdk=js&version=2.15.0&auto_subscribe=1`;
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const result = await new Promise<unknown>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no join response within 10 s')), 10_000);
+    ws.onerror = (e) => reject(new Error(`websocket error: ${(e as Event & { message?: string }).message ?? e.type}`));
+    ws.onmessage = (ev) => {
+      const msg = SignalResponse.fromBinary(new Uint8Array(ev.data as ArrayBuffer));
+      if (msg.message.case === 'join') {
+        clearTimeout(timer);
+        const j = msg.message.value;
+        resolve({
+          iceServers: j.iceServers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })),
+          serverInfo: { nodeId: j.serverInfo?.nodeId, version: j.serverInfo?.version, edition: j.serverInfo?.edition },
+          room: { name: j.room?.name, sid: j.room?.sid },
+          participant: { sid: j.participant?.sid, identity: j.participant?.identity },
+        });
+      }
+    };
+  });
+  emit(result);
+  ws.close();
+}
+
+async function participant(): Promise<void> {
+  const rtc = await import('@livekit/rtc-node');
+  const { Room, RoomEvent, AudioSource, AudioFrame, AudioStream, LocalAudioTrack, TrackPublishOptions, TrackSource, TrackKind, IceTransportType, ContinualGatheringPolicy } = rtc;
+  const room = new Room();
+  let leaving = false;
+  const leave = async (why: string) => {
+    if (leaving) return;
+    leaving = true;
+    emit({ event: 'leaving', why });
+    await room.disconnect().catch(() => {});
+    await rtc.dispose().catch(() => {});
+    process.exit(0);
+  };
+  process.stdin.on('end', () => void leave('stdin closed'));
+  process.stdin.resume();
+  setTimeout(() => void leave('time is up'), (a.seconds ?? 60) * 1000).unref();
+
+  room.on(RoomEvent.Disconnected, (reason: unknown) => emit({ event: 'disconnected', reason }));
+  room.on(RoomEvent.TrackSubscribed, (track: any, _pub: unknown, from: any) => {
+    if (track.kind !== TrackKind.KIND_AUDIO) return;
+    emit({ event: 'subscribed', from: from.identity, track: track.sid });
+    void (async () => {
+      const stream = new AudioStream(track, 48000, 1);
+      let frames = 0;
+      let peak = 0;
+      for await (const frame of stream as AsyncIterable<any>) {
+        frames++;
+        const data: Int16Array = frame.data;
+        for (let i = 0; i < data.length; i++) peak = Math.max(peak, Math.abs(data[i]!));
+        if (frames % 25 === 0) emit({ event: 'frames', frames, peak });
+      }
+    })();
+  });
+
+  const rtcConfig = a.relay
+    ? { iceTransportType: IceTransportType.TRANSPORT_RELAY, continualGatheringPolicy: ContinualGatheringPolicy.GATHER_ONCE, iceServers: [] }
+    : undefined;
+  await room.connect(a.url, a.token, { autoSubscribe: true, dynacast: false, ...(rtcConfig ? { rtcConfig } : {}) });
+  emit({ event: 'connected', room: room.name, sid: await room.getSid(), identity: room.localParticipant?.identity, participantSid: room.localParticipant?.sid });
+
+  if (a.publish) {
+    const rate = 48000;
+    const samples = rate / 100; // 10 ms frames
+    const source = new AudioSource(rate, 1);
+    const track = LocalAudioTrack.createAudioTrack('tone', source);
+    const opts = new TrackPublishOptions();
+    opts.source = TrackSource.SOURCE_MICROPHONE;
+    const pub = await room.localParticipant!.publishTrack(track, opts);
+    emit({ event: 'published', track: pub.sid });
+    let t = 0;
+    while (!leaving) {
+      const data = new Int16Array(samples);
+      for (let i = 0; i < samples; i++, t++) data[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * t) / rate));
+      await source.captureFrame(new AudioFrame(data, rate, 1, samples));
+    }
+  }
+}
+
+// --- A minimal TURN client over TCP or TLS (RFC 8656 Allocate with long-term credentials). ---
+// turnutils_uclient's TLS client stalls after the handshake against a coturn that refuses
+// TLS 1.0/1.1 (no-tlsv1, no-tlsv1_1), while Go's and OpenSSL 3's clients do not: this one uses
+// Node's TLS (OpenSSL 3), verifies the server certificate, and allocates a relay.
+const MAGIC = 0x2112a442;
+
+function stunMessage(type: number, txid: Buffer, attrs: [number, Buffer][], integrityKey?: Buffer): Buffer {
+  const body = Buffer.concat(
+    attrs.map(([t, v]) => {
+      const h = Buffer.alloc(4);
+      h.writeUInt16BE(t, 0);
+      h.writeUInt16BE(v.length, 2);
+      return Buffer.concat([h, v, Buffer.alloc((4 - (v.length % 4)) % 4)]);
+    }),
+  );
+  const head = Buffer.alloc(20);
+  head.writeUInt16BE(type, 0);
+  head.writeUInt32BE(MAGIC, 4);
+  txid.copy(head, 8);
+  if (!integrityKey) {
+    head.writeUInt16BE(body.length, 2);
+    return Buffer.concat([head, body]);
+  }
+  head.writeUInt16BE(body.length + 24, 2); // the length covers MESSAGE-INTEGRITY
+  const mac = createHmac('sha1', integrityKey).update(Buffer.concat([head, body])).digest();
+  const mi = Buffer.alloc(4);
+  mi.writeUInt16BE(0x0008, 0);
+  mi.writeUInt16BE(20, 2);
+  return Buffer.concat([head, body, mi, mac]);
+}
+
+function stunAttrs(msg: Buffer): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  let i = 20;
+  while (i + 4 <= msg.length) {
+    const t = msg.readUInt16BE(i);
+    const len = msg.readUInt16BE(i + 2);
+    out.set(t, msg.subarray(i + 4, i + 4 + len));
+    i += 4 + len + ((4 - (len % 4)) % 4);
+  }
+  return out;
+}
+
+const xorAddress = (v: Buffer) => `${[0, 1, 2, 3].map((k) => v[4 + k]! ^ ((MAGIC >>> (24 - 8 * k)) & 0xff)).join('.')}:${v.readUInt16BE(2) ^ (MAGIC >>> 16)}`;
+
+async function turnAllocate(): Promise<void> {
+  const { connect: tlsConnect } = await import('node:tls');
+  const { connect: tcpConnect } = await import('node:net');
+  const sock = a.tls
+    ? tlsConnect({ host: a.host, port: a.port, servername: a.servername, ca: [readFileSync(a.ca)], minVersion: 'TLSv1.2' })
+    : tcpConnect({ host: a.host, port: a.port });
+  await new Promise<void>((resolve, reject) => {
+    sock.once(a.tls ? 'secureConnect' : 'connect', () => resolve());
+    sock.once('error', reject);
+  });
+  let buf = Buffer.alloc(0);
+  const waiters: ((m: Buffer) => void)[] = [];
+  sock.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 20 && buf.length >= 20 + buf.readUInt16BE(2)) {
+      const m = buf.subarray(0, 20 + buf.readUInt16BE(2));
+      buf = buf.subarray(m.length);
+      waiters.shift()?.(m);
+    }
+  });
+  const request = (m: Buffer) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no TURN response within 5 s')), 5000);
+      waiters.push((r) => (clearTimeout(timer), resolve(r)));
+      sock.write(m);
+    });
+  const transport = Buffer.from([17, 0, 0, 0]); // REQUESTED-TRANSPORT: UDP
+  const first = await request(stunMessage(0x0003, randomBytes(12), [[0x0019, transport]]));
+  const challenge = stunAttrs(first);
+  const realm = challenge.get(0x0014);
+  const nonce = challenge.get(0x0015);
+  if (!realm || !nonce) throw new Error(`expected a 401 challenge, got type 0x${first.readUInt16BE(0).toString(16)}`);
+  const key = createHash('md5').update(`${a.username}:${realm.toString()}:${a.password}`).digest();
+  const res = await request(stunMessage(0x0003, randomBytes(12), [[0x0019, transport], [0x0006, Buffer.from(a.username)], [0x0014, realm], [0x0015, nonce]], key));
+  const attrs = stunAttrs(res);
+  const type = res.readUInt16BE(0);
+  const cipher = a.tls ? (sock as import('node:tls').TLSSocket).getCipher() : undefined;
+  const protocol = a.tls ? (sock as import('node:tls').TLSSocket).getProtocol() : undefined;
+  const peerCert = a.tls ? (sock as import('node:tls').TLSSocket).getPeerCertificate() : undefined;
+  sock.end();
+  if (type === 0x0103) {
+    emit({ relayed: xorAddress(attrs.get(0x0016)!), mapped: xorAddress(attrs.get(0x0020)!), realm: realm.toString(), tls: a.tls ? { protocol, cipher: cipher?.name, subject: peerCert?.subject?.CN } : undefined });
+  } else {
+    const ec = attrs.get(0x0009);
+    emit({ errorCode: ec ? ec[2]! * 100 + ec[3]! : undefined, reason: ec?.subarray(4).toString() });
+  }
+}
+
+const commands: Record<string, () => Promise<void>> = {
+  'turn-allocate': turnAllocate, dns, 'http-serve': httpServe, 'http-get': httpGet, rooms, join, participant };
+const run = commands[command ?? ''];
+if (!run) {
+  console.error(`unknown probe command ${command}`);
+  process.exit(2);
+}
+run().catch((e: unknown) => {
+  emit({ event: 'error', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+  process.exit(1);
+});
