@@ -43,8 +43,9 @@ typecheck: node_modules/.installed ## Type-check sources and tests
 	npx tsc -p tsconfig.test.json --noEmit
 
 .PHONY: generate
-generate: build ## Regenerate crds/ from operator/src/api/schema.ts
+generate: build ## Regenerate crds/ (and the chart's copy) from operator/src/api/schema.ts
 	$(CLI) crds --out crds
+	$(CLI) crds --out charts/meet-operator/crds
 
 .PHONY: render
 render: build ## Print every object for EXAMPLE (default: $(EXAMPLE))
@@ -65,7 +66,7 @@ test-unit: node_modules/.installed ## Unit tests (pure code, no server)
 .PHONY: test-integration
 # Enough kwok nodes for several ministries at once: SFU pods bind host ports, one per node.
 test-integration: export NODES := 16
-test-integration: build ## Integration tests on a real local control plane (built by hack/, cached)
+test-integration: build helm-binary ## Integration tests on a real local control plane (built by hack/, cached)
 	npx vitest run --project integration $(call REPORT,integration)
 
 .PHONY: test-media

@@ -146,7 +146,8 @@ export class Reflector {
           this.needList = true;
           continue;
         }
-        if ((e as Error).name === 'AbortError') continue; // watchdog or relist
+        // Our own abort (watchdog, relist): Node reports it as AbortError or as a bare "aborted".
+        if ((e as Error).name === 'AbortError' || this.watchAbort?.signal.aborted) continue;
         if (this.o.optional && e instanceof ApiError && e.status === 404) {
           if (this.stats.errors++ === 0) this.o.log.info('kind not served; will look again later', { kind: this.kind });
           this.syncedResolve();

@@ -13,12 +13,9 @@ export interface OperatorProcess {
   kill(): Promise<number | null>;
 }
 
-export function startOperator(identity: string, args: string[] = []): OperatorProcess {
-  const proc = spawn(
-    process.execPath,
-    ['dist/cli/bin.js', 'run', '--kubeconfig', inject('kubeconfig'), '--listen', '127.0.0.1:0', '--leader-election-namespace', 'default', '--identity', identity, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'debug' } },
-  );
+/** Starts `node argv...`, keeping its output as lines; stop() sends SIGTERM, kill() SIGKILL. */
+export function spawnNode(argv: string[], env: NodeJS.ProcessEnv): Omit<OperatorProcess, 'identity'> {
+  const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const logs: string[] = [];
   let partial = '';
   const collect = (chunk: Buffer) => {
@@ -34,7 +31,12 @@ export function startOperator(identity: string, args: string[] = []): OperatorPr
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(s);
     return exited;
   };
-  return { identity, proc, logs, exited, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
+  return { proc, logs, exited, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
+}
+
+export function startOperator(identity: string, args: string[] = []): OperatorProcess {
+  const argv = ['dist/cli/bin.js', 'run', '--kubeconfig', inject('kubeconfig'), '--listen', '127.0.0.1:0', '--leader-election-namespace', 'default', '--identity', identity, ...args];
+  return { identity, ...spawnNode(argv, { ...process.env, LOG_LEVEL: 'debug' }) };
 }
 
 export const logged = (op: OperatorProcess, msg: string): boolean => op.logs.some((l) => l.includes(`"msg":"${msg}"`));

@@ -1,0 +1,227 @@
+// Helpers of chart.test.ts: helm (built from the Go module proxy by hack/build-helm.sh), the chart's
+// rendered objects, the RBAC the operator's code needs, a kubeconfig holding a ServiceAccount token,
+// and the operator started exactly as the chart's Deployment would start it in the image.
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { CHILD_TYPES, EVENT, LEASE, MEETING_CLUSTER, type ResourceType } from '../../src/kube/resources.js';
+import { kubectlOk, type Result } from './kubectl.js';
+import { spawnNode } from './operator-process.js';
+
+export const CHART = 'charts/meet-operator';
+
+const helmBinDir = (): string => execFileSync('bash', ['hack/build-helm.sh', '--print-dir'], { encoding: 'utf8' }).trim();
+export const HELM = `${helmBinDir()}/helm`;
+
+/** Builds helm if the cache lacks it (minutes the first time, instant afterwards). */
+export function ensureHelm(): void {
+  const r = spawnSync('bash', ['hack/build-helm.sh'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 1_800_000 });
+  if (r.status !== 0) throw new Error(`hack/build-helm.sh failed (${r.status ?? r.signal})`);
+}
+
+// Scratch space (helm's home, values files, the token kubeconfig): removeScratch() in afterAll.
+const TMP = mkdtempSync(join(tmpdir(), 'chart-it-'));
+export const removeScratch = (): void => rmSync(TMP, { recursive: true, force: true });
+
+// helm keeps its config, cache and data out of $HOME.
+const helmHome = join(TMP, 'helm');
+const HELM_ENV = {
+  HELM_CACHE_HOME: join(helmHome, 'cache'),
+  HELM_CONFIG_HOME: join(helmHome, 'config'),
+  HELM_DATA_HOME: join(helmHome, 'data'),
+};
+
+export function helm(args: string[], input?: string): Result {
+  const r = spawnSync(HELM, args, {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, ...HELM_ENV, KUBECONFIG: inject('kubeconfig') },
+    timeout: 180_000,
+    maxBuffer: 64 * 2 ** 20,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
+}
+
+export function helmOk(args: string[]): string {
+  const r = helm(args);
+  if (r.code !== 0) throw new Error(`helm ${args.join(' ')} failed (${r.code}): ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+/** A values file (JSON is YAML) in a temp dir. */
+export function valuesFile(values: unknown): string {
+  const file = join(mkdtempSync(join(TMP, 'values-')), 'values.yaml');
+  writeFileSync(file, JSON.stringify(values));
+  return file;
+}
+
+export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
+
+export const parseObjects = (yamlText: string): Obj[] =>
+  parseAllDocuments(yamlText)
+    .map((d) => d.toJS())
+    .filter((o): o is Obj => o && typeof o === 'object');
+
+/** `helm template` with these values: every rendered object (the CRDs in crds/ are not templates). */
+export function renderChart(values: unknown = {}, release = 'mo', namespace = 'meet-system'): Obj[] {
+  return parseObjects(helmOk(['template', release, CHART, '-n', namespace, '-f', valuesFile(values)]));
+}
+
+export const findAll = (objs: Obj[], kind: string): Obj[] => objs.filter((o) => o.kind === kind);
+export function findOne(objs: Obj[], kind: string, name?: string): Obj {
+  const found = objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}: ${objs.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found[0]!;
+}
+
+export interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  verbs: string[];
+  nonResourceURLs?: string[];
+}
+
+/** Every (group, resource[@name], verb) a list of rules grants, as "group|resource|verb". */
+export function grants(rules: PolicyRule[]): string[] {
+  const out: string[] = [];
+  for (const r of rules)
+    for (const g of r.apiGroups ?? [])
+      for (const res of r.resources ?? [])
+        for (const v of r.verbs)
+          for (const n of r.resourceNames?.length ? r.resourceNames : [undefined]) out.push(`${g}|${res}${n ? `@${n}` : ''}|${v}`);
+  return out.sort();
+}
+
+const group = (t: ResourceType): string => (t.apiVersion.includes('/') ? t.apiVersion.split('/')[0]! : '');
+const grant = (t: ResourceType, verbs: string[], sub = ''): string[] => verbs.map((v) => `${group(t)}|${t.plural}${sub}|${v}`);
+
+/**
+ * What the operator's code sends, per namespace, from the kinds it declares (operator/src/kube/resources.ts):
+ * - MeetingClusters: the informer lists and watches them; status is written with server-side apply (PATCH
+ *   /status); children's ownerReferences set blockOwnerDeletion, which the OwnerReferencesPermissionEnforcement
+ *   admission plugin (when enabled) only allows with update on meetingclusters/finalizers;
+ * - every child kind (CHILD_TYPES): informer by label (list, watch), server-side apply (PATCH: patch, and
+ *   create as well, which the API server checks when an apply creates the object), prune (delete);
+ *   Secrets also GET (a generated Secret the cache lacks) and POST (create, never overwrite, a missing one);
+ * - Events: POST.
+ * Nothing cluster-scoped. Leases are separate (leaseGrants).
+ */
+export function namespacedGrantsFromCode(): string[] {
+  return [
+    ...grant(MEETING_CLUSTER, ['list', 'watch']),
+    ...grant(MEETING_CLUSTER, ['patch'], '/status'),
+    ...grant(MEETING_CLUSTER, ['update'], '/finalizers'),
+    ...CHILD_TYPES.flatMap((t) => grant(t, ['list', 'watch', 'create', 'patch', 'delete', ...(t.kind === 'Secret' ? ['get'] : [])])),
+    ...grant(EVENT, ['create']),
+  ].sort();
+}
+
+/** Leader election (operator/src/kube/leader.ts): GET and PUT the named Lease, POST to create it. */
+export function leaseGrantsFromCode(leaseName: string): string[] {
+  return [`${group(LEASE)}|${LEASE.plural}|create`, `${group(LEASE)}|${LEASE.plural}@${leaseName}|get`, `${group(LEASE)}|${LEASE.plural}@${leaseName}|update`].sort();
+}
+
+/** ENTRYPOINT and CMD of the Dockerfile (exec form). */
+export function dockerfileEntrypoint(path = 'Dockerfile'): { entrypoint: string[]; cmd: string[]; user?: string; text: string } {
+  const text = readFileSync(path, 'utf8');
+  const last = (instr: string) => [...text.matchAll(new RegExp(`^${instr}\\s+(.+)$`, 'gm'))].pop()?.[1]?.trim();
+  return { entrypoint: JSON.parse(last('ENTRYPOINT') ?? '[]'), cmd: JSON.parse(last('CMD') ?? '[]'), user: last('USER'), text };
+}
+
+/** A kubeconfig that authenticates with nothing but a ServiceAccount token (TokenRequest API). */
+export function tokenKubeconfig(serviceAccount: string, namespace: string): { path: string; token: string } {
+  const token = kubectlOk(['create', 'token', serviceAccount, '-n', namespace, '--duration=2h']).trim();
+  const admin = JSON.parse(kubectlOk(['config', 'view', '--raw', '--minify', '--flatten', '-o', 'json']));
+  const cluster = admin.clusters[0].cluster;
+  const kc = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'test', cluster: { server: cluster.server, 'certificate-authority-data': cluster['certificate-authority-data'] } }],
+    users: [{ name: `${namespace}:${serviceAccount}`, user: { token } }],
+    contexts: [{ name: 'sa', context: { cluster: 'test', user: `${namespace}:${serviceAccount}` } }],
+    'current-context': 'sa',
+  };
+  const path = join(mkdtempSync(join(TMP, 'kc-')), 'kubeconfig');
+  writeFileSync(path, JSON.stringify(kc), { mode: 0o600 });
+  return { path, token };
+}
+
+export interface ChartOperator {
+  argv: string[];
+  proc: ChildProcess;
+  logs: string[];
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts the operator the way the chart's Deployment does in the image: the Dockerfile's ENTRYPOINT
+ * (`node dist/cli/bin.js`) + the container's args, with $(VAR) references expanded from the container's
+ * env as the kubelet would (fieldRef metadata.namespace / metadata.name), and its plain env values.
+ * Only the address changes (--listen on loopback, free port) and --kubeconfig is added: in a pod the
+ * same ServiceAccount token comes from the projected volume.
+ */
+export function startChartOperator(deployment: Obj, pod: { namespace: string; name: string }, kubeconfig: string): ChartOperator {
+  const { entrypoint } = dockerfileEntrypoint();
+  const container = deployment.spec.template.spec.containers[0];
+  if (container.command) throw new Error('the chart must not override the image ENTRYPOINT');
+  const env: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    const path = e.valueFrom?.fieldRef?.fieldPath;
+    env[e.name] = path === 'metadata.namespace' ? pod.namespace : path === 'metadata.name' ? pod.name : e.value;
+  }
+  const expand = (s: string) => s.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v: string) => env[v] ?? m);
+  const args = (container.args as string[]).map(expand).map((a) => (a.startsWith('--listen=') ? '--listen=127.0.0.1:0' : a));
+  const [node, ...rest] = entrypoint;
+  if (node !== 'node') throw new Error(`unexpected ENTRYPOINT ${JSON.stringify(entrypoint)}`);
+  const argv = [...rest, ...args, `--kubeconfig=${kubeconfig}`];
+  const { proc, logs, stop } = spawnNode(argv, { PATH: process.env.PATH ?? '', ...env });
+  return { argv: ['node', ...argv], proc, logs, stop };
+}
+
+/** Log lines that show an authorization failure (403) of any request. */
+export const forbiddenLines = (logs: string[]): string[] => logs.filter((l) => /forbidden|cannot \w+ resource|unauthorized/i.test(l));
+
+export interface AuditEntry {
+  verb: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  username: string;
+  userAgent: string;
+  code: number;
+}
+
+/** The audit log's current length: pass it to auditOf to see only what came after. */
+export const auditMark = (): number => statSync(inject('auditLog')).size;
+
+/** Write requests of one user in the API server's audit log since `from` (reads are not logged, see hack/README.md). */
+export function auditOf(username: string, from = 0): AuditEntry[] {
+  return readFileSync(inject('auditLog'))
+    .subarray(from)
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l)];
+      } catch {
+        return []; // a line cut by the mark
+      }
+    })
+    .filter((e) => e.stage === 'ResponseComplete' && e.user?.username === username)
+    .map((e) => ({
+      verb: e.verb,
+      resource: e.objectRef?.resource,
+      subresource: e.objectRef?.subresource,
+      namespace: e.objectRef?.namespace,
+      name: e.objectRef?.name,
+      username: e.user.username,
+      userAgent: e.userAgent,
+      code: e.responseStatus?.code,
+    }));
+}
