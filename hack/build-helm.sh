@@ -29,16 +29,9 @@ MODULE="helm.sh/helm/v${HELM_MAJOR}"
 CACHE_DIR="${HELM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/meet-operator/helm-${HELM_VERSION}}"
 BIN="$CACHE_DIR/bin"
 
-FORCE=0
-case "${1:-}" in
-  --print-dir) echo "$BIN"; exit 0 ;;
-  --force) FORCE=1 ;;
-  "") ;;
-  *) die "unknown argument '$1' (usage: $0 [--print-dir|--force])" ;;
-esac
+build_args "$@"
 
-command -v go >/dev/null || die "go not found in PATH"
-GOVERSION="$(go env GOVERSION)"
+require_go "helm ${HELM_VERSION}"
 KEY="recipe=$RECIPE helm=$HELM_VERSION go=$GOVERSION $(go env GOOS)/$(go env GOARCH)"
 STAMP="$CACHE_DIR/stamp"
 

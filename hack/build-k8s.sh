@@ -36,18 +36,9 @@ CACHE_DIR="${K8S_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/meet-operator/k8s-${
 BIN="$CACHE_DIR/bin"
 BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
-FORCE=0
-case "${1:-}" in
-  --print-dir) echo "$BIN"; exit 0 ;;
-  --force) FORCE=1 ;;
-  "") ;;
-  *) die "unknown argument '$1' (usage: $0 [--print-dir|--force])" ;;
-esac
+build_args "$@"
 
-command -v go >/dev/null || die "go not found in PATH; Go >= 1.26 is required (k8s.io/kubernetes ${K8S_VERSION} needs go 1.26)"
-GOVERSION="$(go env GOVERSION)"
-[[ "$GOVERSION" =~ ^go1\.([0-9]+) ]] && (( BASH_REMATCH[1] >= 26 )) \
-  || die "Go >= 1.26 is required, found '$GOVERSION'"
+require_go "k8s.io/kubernetes ${K8S_VERSION}"
 
 KEY="$( { echo "recipe=$RECIPE go=$GOVERSION $(go env GOOS)/$(go env GOARCH)"
           cat "$HACK"/controlplane/go.{mod,sum} "$HACK"/etcd/go.{mod,sum} "$HACK"/kwok/go.{mod,sum}; } \

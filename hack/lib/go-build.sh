@@ -25,3 +25,22 @@ run_go_build() {
   trap - INT TERM
   TOOK=$((SECONDS - start))
 }
+
+# build_args "$@": the shared command line of hack/build-*.sh. --print-dir prints $BIN and exits;
+# --force sets FORCE=1 (rebuild even when the cache is current).
+build_args() {
+  FORCE=0
+  case "${1:-}" in
+    --print-dir) echo "$BIN"; exit 0 ;;
+    --force) FORCE=1 ;;
+    "") ;;
+    *) die "unknown argument '$1' (usage: $0 [--print-dir|--force])" ;;
+  esac
+}
+
+# require_go WHAT: dies unless Go >= 1.26 is on PATH (WHAT says who needs it); sets GOVERSION.
+require_go() {
+  command -v go >/dev/null || die "go not found in PATH; Go >= 1.26 is required ($1 needs go 1.26)"
+  GOVERSION="$(go env GOVERSION)"
+  [[ "$GOVERSION" =~ ^go1\.([0-9]+) ]] && ((BASH_REMATCH[1] >= 26)) || die "Go >= 1.26 is required, found '$GOVERSION'"
+}

@@ -24,18 +24,9 @@ die() { printf '[build-livekit] ERROR: %s\n' "$*" >&2; exit 1; }
 CACHE_DIR="${LIVEKIT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/meet-operator/livekit-${LIVEKIT_VERSION}}"
 BIN="$CACHE_DIR/bin"
 
-FORCE=0
-case "${1:-}" in
-  --print-dir) echo "$BIN"; exit 0 ;;
-  --force) FORCE=1 ;;
-  "") ;;
-  *) die "unknown argument '$1' (usage: $0 [--print-dir|--force])" ;;
-esac
+build_args "$@"
 
-command -v go >/dev/null || die "go not found in PATH; Go >= 1.26 is required (livekit-server ${LIVEKIT_VERSION} needs go 1.26)"
-GOVERSION="$(go env GOVERSION)"
-[[ "$GOVERSION" =~ ^go1\.([0-9]+) ]] && (( BASH_REMATCH[1] >= 26 )) \
-  || die "Go >= 1.26 is required, found '$GOVERSION'"
+require_go "livekit-server ${LIVEKIT_VERSION}"
 
 KEY="recipe=$RECIPE livekit=$LIVEKIT_VERSION go=$GOVERSION $(go env GOOS)/$(go env GOARCH)"
 STAMP="$CACHE_DIR/stamp"
