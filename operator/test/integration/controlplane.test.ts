@@ -37,7 +37,7 @@ const dryRunApply = (objects: unknown[]) =>
   kubectl(['apply', '--server-side', '--field-manager=meet-operator', '--dry-run=server', '--validate=strict', '-f', '-'], docs(objects));
 
 beforeAll(() => {
-  kubectlOk(['apply', '--server-side', '-f', 'crds/'], undefined);
+  kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']); // the chart suite may have installed the CRD through helm
   kubectlOk(['apply', '--server-side', '-f', '-'], JSON.stringify(SERVICE_MONITOR_CRD));
   kubectlOk(['wait', '--for=condition=Established', `crd/${CRD}`, 'crd/servicemonitors.monitoring.coreos.com', '--timeout=60s']);
 });

@@ -40,7 +40,7 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let op: OperatorProcess;
 
 beforeAll(async () => {
-  kubectlOk(['apply', '--server-side', '-f', 'crds/', '-f', 'hack/dev-storage.yaml']);
+  kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'crds/', '-f', 'hack/dev-storage.yaml']); // the chart suite may have installed the CRD through helm
   // One statically provisioned volume per managed Redis of this file.
   for (let i = 0; i < 12; i++) {
     kubectlOk(['apply', '--server-side', '-f', '-'], JSON.stringify({
