@@ -89,8 +89,10 @@ function rssMiB(pid) {
 }
 
 const port = 18181;
+// The operator runs with the V8 settings its image sets (Dockerfile NODE_OPTIONS), unless overridden.
+const OPERATOR_NODE_OPTIONS = process.env.OPERATOR_NODE_OPTIONS ?? readFileSync(`${root}Dockerfile`, 'utf8').match(/NODE_OPTIONS="?([^"\n]*)"?/)?.[1] ?? '';
 function startOperator(identity) {
-  const p = spawn(process.execPath, [`${root}dist/cli/bin.js`, 'run', '--kubeconfig', kubeconfig, '--listen', `127.0.0.1:${port}`, '--no-leader-elect', '--identity', identity, '--concurrency', String(CONCURRENCY), '--resync-seconds', '5'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const p = spawn(process.execPath, [`${root}dist/cli/bin.js`, 'run', '--kubeconfig', kubeconfig, '--listen', `127.0.0.1:${port}`, '--no-leader-elect', '--identity', identity, '--concurrency', String(CONCURRENCY), '--resync-seconds', '5'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn', NODE_OPTIONS: OPERATOR_NODE_OPTIONS } });
   p.stdout.resume();
   children.add(p);
   p.once('exit', (code) => {
@@ -139,7 +141,7 @@ async function operatorRun(k, prefix, light = false) {
     writes = now;
   }
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const heap = Number(/heap_size_used_bytes\s+(\S+)/.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+  const heap = Number(/^\S*heap_size_used_bytes\s+([0-9.e+]+)$/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
   await sleep(12_000); // two resyncs of every key
   const noop = writesBy(`(${identity})`, prefix) - writes;
   const rss = rssMiB(op.pid);
