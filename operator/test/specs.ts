@@ -194,6 +194,11 @@ export const INVALID: InvalidCase[] = [
     errors: [{ path: 'metadata.name', message: '"1visio" must be a DNS-1035 label (lower case letters, digits and \'-\', starting with a letter): it names Services' }],
   },
   {
+    name: 'UDP TURN name with embedded TURN',
+    mutate: (m) => ((m.spec.turn.mode = 'embedded'), (m.spec.turn.udpDomain = 'turn-udp.justice.example'), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] })),
+    errors: [{ path: 'spec.turn.udpDomain', message: "is only used with turn.mode coturn (got embedded); LiveKit's embedded TURN announces turn.domain for every transport" }],
+  },
+  {
     name: 'memory request above its limit',
     mutate: (m) => (m.spec.sfu = { resources: { requests: { memory: '8Gi' }, limits: { memory: '4Gi' } } }),
     errors: [{ path: 'spec.sfu.resources.requests.memory', message: 'request 8Gi exceeds limit 4Gi' }],

@@ -153,6 +153,10 @@ const turn = obj(
       pattern: DNS_NAME,
       maxLength: 253,
     }),
+    udpDomain: str(
+      'coturn: DNS name for TURN/UDP and STUN, resolving to the TURN nodes\' public IPs (UDP cannot go through Outscale load balancers, while domain must point at the TURN/TLS load balancer). Default: domain.',
+      { pattern: DNS_NAME, maxLength: 253 },
+    ),
     image: image('coturn (mode coturn)', DEFAULT_TURN_IMAGE),
     resources: resources('Resources of each coturn pod.', { requests: { cpu: '500m', memory: '256Mi' }, limits: { memory: '1Gi' } }),
     replicas: int('Number of coturn pods (mode coturn), one per node.', { minimum: 1, maximum: 100, default: 2 }),

@@ -90,6 +90,9 @@ function stunErrors(mc: MeetingCluster): FieldError[] {
 
 function tlsErrors(mc: MeetingCluster): FieldError[] {
   const { turn } = mc.spec;
+  if (turn.udpDomain !== undefined && turn.mode !== 'coturn') {
+    return [{ path: 'spec.turn.udpDomain', message: `is only used with turn.mode coturn (got ${turn.mode}); LiveKit's embedded TURN announces turn.domain for every transport` }];
+  }
   if (turn.mode !== 'coturn' && turn.mode !== 'embedded') return [];
   const errs: FieldError[] = [];
   if (turn.mode === 'embedded' && turn.tlsPort !== 443) {

@@ -92,6 +92,7 @@ export interface ExternalTurnSpec {
 export interface TurnSpec {
   mode: TurnMode;
   domain?: string;
+  udpDomain?: string;
   image: string;
   resources: ResourceRequirements;
   replicas: number;

@@ -63,6 +63,14 @@ function turnFinding(mc: MeetingCluster): Finding {
   if (urls.length === 0) return { check: 'turn', verdict: 'warn', message: 'no TURN server: clients behind strict firewalls cannot join' };
   const bad = urls.filter((u) => isNonEUStun(u.replace(/^turns?:/, '').replace(/\?.*$/, '')));
   if (bad.length) return { check: 'turn', verdict: 'fail', message: `clients would be handed non-EU TURN servers: ${bad.join(', ')}` };
+  const { turn, cloud } = mc.spec;
+  if (turn.mode === 'coturn' && !turn.udpDomain && !profileFor(cloud.profile)?.loadBalancerSupportsUdp) {
+    return {
+      check: 'turn',
+      verdict: 'warn',
+      message: `clients are handed only ${urls.join(', ')}; but ${cloud.profile} load balancers carry no UDP, so ${turn.domain} cannot point at both the TURN/TLS load balancer and the nodes: set spec.turn.udpDomain to a name resolving to the TURN nodes`,
+    };
+  }
   return { check: 'turn', verdict: 'pass', message: `clients are handed only ${urls.join(', ')}` };
 }
 

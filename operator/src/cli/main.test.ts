@@ -84,7 +84,8 @@ describe('meet-operator audit', () => {
   it('passes the SecNumCloud example and prints the report', () => {
     expect(run('audit', '-f', 'examples/interieur-outscale-cloudgouv.yaml')).toBe(0);
     expect(stdout).toContain('PASS  region         outscale region cloudgouv-eu-west-1 is in the EU');
-    expect(stdout).toContain('PASS  stun           LiveKit learns its public IP only from turn.interieur.example:3478 (never Google/Twilio)');
+    expect(stdout).toContain('PASS  stun           LiveKit learns its public IP only from turn-udp.interieur.example:3478 (never Google/Twilio)');
+    expect(stdout).toContain('PASS  turn           clients are handed only turns:turn.interieur.example:443, turn:turn-udp.interieur.example:3478');
     expect(stdout).toContain('PASS  encryption     Redis volume uses bsu-gp2-encrypted');
     expect(stdout).toContain('Result: compliant');
   });
@@ -95,6 +96,12 @@ describe('meet-operator audit', () => {
     const report = JSON.parse(stdout);
     expect(report.passed).toBe(false);
     expect(report.findings).toEqual([{ check: 'spec', verdict: 'fail', message: expect.stringContaining('stun.l.google.com:19302') }]);
+  });
+
+  it('warns when one TURN name would have to point at a load balancer and at the nodes', () => {
+    const m = invalidManifest({ name: 'x', mutate: () => {}, errors: [] });
+    expect(run('audit', '-f', file('one-name.yaml', stringify(m)))).toBe(0);
+    expect(stdout).toContain('WARN  turn           clients are handed only turns:turn.justice.example:443, turn:turn.justice.example:3478; but outscale load balancers carry no UDP');
   });
 
   it('never prints a credential', () => {

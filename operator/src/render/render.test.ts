@@ -5,6 +5,7 @@ import { validateMeetingCluster } from '../api/validate.js';
 import type { MeetingCluster } from '../api/types.js';
 import { TEST_SECRETS, baseManifest, type Manifest } from '../../test/specs.js';
 import { byKind, find, leafPaths, livekitYaml, podSpec } from '../../test/render-helpers.js';
+import { endpointsOf } from './endpoints.js';
 import { renderCluster } from './index.js';
 
 function cluster(m: Manifest): MeetingCluster {
@@ -147,6 +148,14 @@ describe('livekit.yaml', () => {
     ]);
     expect(conf.redis).toEqual({ address: 'visio-redis.justice.svc.cluster.local:6379' });
     expect(conf.key_file).toBe('/etc/livekit/keys/keys.yaml');
+  });
+
+  it('sends TURN/UDP and STUN to turn.udpDomain when the TLS name points at a load balancer', () => {
+    const m = modified((m) => (m.spec.turn.udpDomain = 'turn-udp.justice.example'));
+    const conf = livekitYaml(render(m));
+    expect(conf.rtc.stun_servers).toEqual(['turn-udp.justice.example:3478']);
+    expect(conf.rtc.turn_servers.map((t: any) => `${t.protocol}:${t.host}:${t.port}`)).toEqual(['tls:turn.justice.example:443', 'udp:turn-udp.justice.example:3478']);
+    expect(endpointsOf(cluster(m)).turn).toEqual(['turns:turn.justice.example:443', 'turn:turn-udp.justice.example:3478']);
   });
 
   it('never falls back to LiveKit\'s Google/Twilio STUN defaults', () => {

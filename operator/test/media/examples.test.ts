@@ -32,7 +32,7 @@ describe('examples/interieur-outscale-cloudgouv.yaml: SFU with managed Redis and
   beforeAll(async () => {
     r = renderExample('interieur-outscale-cloudgouv.yaml');
     sb = await Sandbox.create('example-interieur', {
-      hosts: { 'turn.interieur.example': '127.0.0.1', 'visio-redis.interieur.svc.cluster.local': '127.0.0.1' },
+      hosts: { 'turn.interieur.example': '127.0.0.1', 'turn-udp.interieur.example': '127.0.0.1', 'visio-redis.interieur.svc.cluster.local': '127.0.0.1' },
       loopbackAddresses: ['169.254.169.254/32'],
     });
     dnsQueries = await startDnsRecorder(sb);
@@ -59,8 +59,9 @@ describe('examples/interieur-outscale-cloudgouv.yaml: SFU with managed Redis and
     const join = await probe(sb, 'join', { url: 'http://127.0.0.1:7880', token: await tokenFor(r, r.objects, 'ice', 'ice') });
     expect(join.iceServers.flatMap((s: any) => s.urls)).toEqual([
       'turns:turn.interieur.example:443?transport=tcp',
-      'turn:turn.interieur.example:3478?transport=udp',
-      'stun:turn.interieur.example:3478',
+      // UDP and STUN go to the nodes under their own name (Outscale load balancers carry no UDP).
+      'turn:turn-udp.interieur.example:3478?transport=udp',
+      'stun:turn-udp.interieur.example:3478',
     ]);
     expect(dnsQueries().filter((q) => FOREIGN_HOSTS.test(q.name))).toEqual([]);
   });

@@ -19,7 +19,7 @@ export const TURN_SECRET_FILE = 'secret';
 export function stunServersOf(ctx: RenderContext): string[] {
   const { turn, sovereignty } = ctx.mc.spec;
   if (sovereignty.stunServers.length) return sovereignty.stunServers;
-  if (turn.mode === 'coturn' && turn.domain) return [`${turn.domain}:${turn.udpPort}`];
+  if (turn.mode === 'coturn' && turn.domain) return [`${turn.udpDomain ?? turn.domain}:${turn.udpPort}`];
   if (turn.mode === 'external' && turn.external && turn.external.protocol !== 'tls') return [`${turn.external.host}:${turn.external.port}`];
   return [];
 }
@@ -30,7 +30,7 @@ function turnServers(ctx: RenderContext) {
   if (turn.mode === 'coturn' && turn.domain) {
     return [
       { host: turn.domain, port: turn.tlsPort, protocol: 'tls', secret_file },
-      { host: turn.domain, port: turn.udpPort, protocol: 'udp', secret_file },
+      { host: turn.udpDomain ?? turn.domain, port: turn.udpPort, protocol: 'udp', secret_file },
     ];
   }
   if (turn.mode === 'external' && turn.external) {
