@@ -36,17 +36,7 @@ KEY="recipe=$RECIPE helm=$HELM_VERSION go=$GOVERSION $(go env GOOS)/$(go env GOA
 STAMP="$CACHE_DIR/stamp"
 
 up_to_date() { [[ -x "$BIN/helm" && -f "$STAMP" && "$(cat "$STAMP")" == "$KEY" ]]; }
-if (( ! FORCE )) && up_to_date; then
-  log "up to date: helm $HELM_VERSION in $BIN"; exit 0
-fi
-
-mkdir -p "$BIN" "$CACHE_DIR/logs"
-exec 9>"$CACHE_DIR/.lock"
-if ! flock -n 9; then
-  log "another build holds $CACHE_DIR/.lock, waiting..."
-  flock 9
-  if (( ! FORCE )) && up_to_date; then log "up to date (built by the other process) in $BIN"; exit 0; fi
-fi
+cached_or_lock up_to_date "up to date: helm $HELM_VERSION in $BIN"
 rm -f "$STAMP"
 
 # Download first (fast, and lets us read the module's go.mod for the client-go version).

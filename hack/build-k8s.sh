@@ -46,21 +46,8 @@ KEY="$( { echo "recipe=$RECIPE go=$GOVERSION $(go env GOOS)/$(go env GOARCH)"
 STAMP="$CACHE_DIR/stamp"
 
 all_present() { local b; for b in "${BINARIES[@]}"; do [[ -x "$BIN/$b" ]] || return 1; done; }
-if (( ! FORCE )) && [[ -f "$STAMP" ]] && [[ "$(head -1 "$STAMP")" == "$KEY" ]] && all_present; then
-  log "up to date: kubernetes ${K8S_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION} in $BIN"
-  exit 0
-fi
-
-mkdir -p "$BIN" "$CACHE_DIR/logs"
-# Serialise concurrent builds (two test runs starting at once).
-exec 9>"$CACHE_DIR/.lock"
-if ! flock -n 9; then
-  log "another build holds $CACHE_DIR/.lock, waiting..."
-  flock 9
-  if (( ! FORCE )) && [[ -f "$STAMP" ]] && [[ "$(head -1 "$STAMP")" == "$KEY" ]] && all_present; then
-    log "up to date (built by the other process) in $BIN"; exit 0
-  fi
-fi
+up_to_date() { [[ -f "$STAMP" && "$(head -1 "$STAMP")" == "$KEY" ]] && all_present; }
+cached_or_lock up_to_date "up to date: kubernetes ${K8S_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION} in $BIN"
 rm -f "$STAMP"
 
 VERSION_LDFLAGS=""

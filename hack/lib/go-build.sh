@@ -44,3 +44,18 @@ require_go() {
   GOVERSION="$(go env GOVERSION)"
   [[ "$GOVERSION" =~ ^go1\.([0-9]+) ]] && ((BASH_REMATCH[1] >= 26)) || die "Go >= 1.26 is required, found '$GOVERSION'"
 }
+
+# cached_or_lock CHECK MSG: exits 0 (logging MSG) when the function CHECK says the cache in
+# $CACHE_DIR is current; otherwise takes the cache's build lock (two test runs starting at once),
+# waiting for a concurrent build and exiting 0 if that one made the cache current.
+cached_or_lock() {
+  local check=$1 msg=$2
+  if ((!FORCE)) && "$check"; then log "$msg"; exit 0; fi
+  mkdir -p "$BIN" "$CACHE_DIR/logs"
+  exec 9>"$CACHE_DIR/.lock"
+  if ! flock -n 9; then
+    log "another build holds $CACHE_DIR/.lock, waiting..."
+    flock 9
+    if ((!FORCE)) && "$check"; then log "up to date (built by the other process) in $BIN"; exit 0; fi
+  fi
+}

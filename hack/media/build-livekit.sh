@@ -32,18 +32,7 @@ KEY="recipe=$RECIPE livekit=$LIVEKIT_VERSION go=$GOVERSION $(go env GOOS)/$(go e
 STAMP="$CACHE_DIR/stamp"
 
 up_to_date() { [[ -f "$STAMP" && "$(head -1 "$STAMP")" == "$KEY" && -x "$BIN/livekit-server" ]]; }
-if (( ! FORCE )) && up_to_date; then
-  log "up to date: livekit-server ${LIVEKIT_VERSION} in $BIN"
-  exit 0
-fi
-
-mkdir -p "$BIN" "$CACHE_DIR/logs"
-exec 9>"$CACHE_DIR/.lock"
-if ! flock -n 9; then
-  log "another build holds $CACHE_DIR/.lock, waiting..."
-  flock 9
-  if (( ! FORCE )) && up_to_date; then log "up to date (built by the other process) in $BIN"; exit 0; fi
-fi
+cached_or_lock up_to_date "up to date: livekit-server ${LIVEKIT_VERSION} in $BIN"
 rm -f "$STAMP"
 
 # The tag must not carry replace directives (go install pkg@version refuses them).

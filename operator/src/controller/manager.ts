@@ -74,7 +74,7 @@ export class Manager {
     );
     this.caches = { clusters, children };
     const events = new EventRecorder(this.http, o.log);
-    this.reconciler = new Reconciler({ http: this.http, caches: this.caches, events, metrics: this.metrics, log: o.log });
+    this.reconciler = new Reconciler({ http: this.http, caches: this.caches, events, log: o.log });
     if (o.leaderElect) {
       this.elector = new LeaderElector({
         http: this.http,

@@ -14,7 +14,6 @@ import { renderCluster } from '../render/index.js';
 import { LABEL_CLUSTER, objectName } from '../render/names.js';
 import { applyReason, prepareChild, type OwnerReference } from './diff.js';
 import type { EventRecorder } from './events.js';
-import type { OperatorMetrics } from './metrics.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { computeStatus, sameStatus } from './status.js';
 
@@ -31,7 +30,6 @@ export interface ReconcilerDeps {
   http: KubeHttp;
   caches: Caches;
   events: EventRecorder;
-  metrics: OperatorMetrics;
   log: Logger;
   now?: () => Date;
 }

@@ -36,10 +36,6 @@ export class LeaderElector {
     return this.leading;
   }
 
-  private get durationMs(): number {
-    return (this.o.leaseDurationSeconds ?? 15) * 1000;
-  }
-
   private path(name?: string): string {
     return resourcePath(LEASE, this.o.namespace, name);
   }
@@ -135,10 +131,5 @@ export class LeaderElector {
     } catch (e) {
       this.o.log.warn('could not release the lease', { error: (e as Error).message });
     }
-  }
-
-  /** The lease duration in ms (for readiness and tests). */
-  get leaseDurationMs(): number {
-    return this.durationMs;
   }
 }

@@ -16,6 +16,7 @@ import {
   valuesFile, type ChartOperator, type Obj, type PolicyRule,
 } from './chart-helpers.js';
 import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+import { apply, condition, manifest, tryGet, waitReady } from './meetingcluster.js';
 
 const CRD_FILE = 'meet.sovereign.io_meetingclusters.yaml';
 const chartMeta = parse(readFileSync(`${CHART}/Chart.yaml`, 'utf8'));
@@ -198,28 +199,10 @@ const SA_USER = `system:serviceaccount:${SYSTEM_NS}:${FULLNAME}`;
 const LEASE_NAME = 'meet-operator-chart-it'; // not the default: other suites run operators on this control plane
 const INSTALL_VALUES = { leaderElection: { enabled: true, leaseName: LEASE_NAME }, logLevel: 'debug', resyncSeconds: 5, extraArgs: ['--relist-seconds=900'] };
 
-function manifest(ns: string, mutate: (m: any) => void = () => {}): any {
-  const m = parse(readFileSync('examples/interieur-outscale-cloudgouv.yaml', 'utf8'));
-  m.metadata.namespace = ns;
-  m.spec.sfu.resources = { requests: { cpu: '1', memory: '1Gi' } }; // kwok nodes: 8 CPUs
-  mutate(m);
-  return m;
-}
 const embeddedTurn = (m: any) => {
   m.spec.turn = { mode: 'embedded', domain: 'turn.interieur.example', certificate: 'orn:ows:idauth::1:server-certificate/turn' };
   m.spec.sovereignty.stunServers = ['stun.interieur.example:3478'];
 };
-const apply = (m: any) => kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(m));
-const tryGet = (...args: string[]) => {
-  const r = kubectl(['get', ...args, '-o', 'json']);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-};
-const condition = (mc: any, type: string) => mc?.status?.conditions?.find((c: any) => c.type === type);
-const waitReady = (ns: string, timeoutMs = 120_000) =>
-  eventually(`${ns}/visio Ready=True`, () => {
-    const mc = tryGet('mc', 'visio', '-n', ns);
-    return condition(mc, 'Ready')?.status === 'True' && mc.status.observedGeneration === mc.metadata.generation ? mc : undefined;
-  }, timeoutMs);
 const leading = (op: ChartOperator) => eventually('operator leading', () => (op.logs.some((l) => l.includes('"msg":"starting workers"')) ? true : undefined), 60_000);
 const children = (ns: string): string[] =>
   JSON.parse(kubectlOk(['get', 'secrets,configmaps,services,deployments,statefulsets,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers', '-n', ns, '-l', 'meet.sovereign.io/cluster=visio', '-o', 'json']))
@@ -300,7 +283,7 @@ describe('the chart, installed on the control plane', () => {
     ensureNamespace(WATCHED);
     apply(manifest(WATCHED));
     const t0 = Date.now();
-    const mc = await waitReady(WATCHED);
+    const mc = await waitReady(WATCHED, 120_000);
     console.log(`Ready=True in ${Date.now() - t0} ms under the chart's ClusterRole`);
     for (const t of ['SFUAvailable', 'TURNAvailable', 'RedisAvailable', 'Sovereign']) expect(condition(mc, t)?.status).toBe('True');
     expect(children(WATCHED)).toEqual(expect.arrayContaining(['Deployment/visio-turn', 'Secret/visio-turn-secret', 'StatefulSet/visio-redis']));
@@ -308,7 +291,7 @@ describe('the chart, installed on the control plane', () => {
     // Prune (DELETE) is part of the role too: switch to LiveKit's embedded TURN, coturn goes.
     apply(manifest(WATCHED, embeddedTurn));
     await eventually('coturn pruned', () => (children(WATCHED).some((id) => /visio-turn(-config|-secret)?$/.test(id)) ? undefined : true), 60_000);
-    await waitReady(WATCHED);
+    await waitReady(WATCHED, 120_000);
 
     expect(forbiddenLines(op.logs)).toEqual([]);
     expect(op.logs.filter((l) => /"level":"(error|warn)"/.test(l))).toEqual([]);
@@ -359,7 +342,7 @@ describe('the chart, installed on the control plane', () => {
       m.spec.sfu.maxParticipantsPerRoom = 80;
     }));
     await eventually('config updated', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', WATCHED, '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 80') ? true : undefined), 60_000);
-    await waitReady(WATCHED);
+    await waitReady(WATCHED, 120_000);
 
     // A namespace it does not watch: its Secrets are out of reach, and its MeetingClusters are not reconciled.
     ensureNamespace(OTHER);

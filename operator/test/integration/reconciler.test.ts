@@ -1,36 +1,14 @@
 // The operator as a real process against the real control plane: pods come from kube-controller-
 // manager + kube-scheduler + kwok, garbage collection is the real one, writes are counted in the
 // API server's audit log (not by the operator's own counters).
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { auditWrites, logged, operatorAgent, startOperator, type OperatorProcess } from './operator-process.js';
 import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+import { apply, condition, getJson, manifest, tryGet, waitReady } from './meetingcluster.js';
 
 const LEASE = ['--leader-election-name', 'meet-operator-it'];
 const FAST = ['--resync-seconds', '3', '--relist-seconds', '5'];
 
-function manifest(ns: string, mutate: (m: any) => void = () => {}): any {
-  const m = parse(readFileSync('examples/interieur-outscale-cloudgouv.yaml', 'utf8'));
-  m.metadata.namespace = ns;
-  // kwok nodes have 4 CPUs; keep SFU and coturn small enough to share them.
-  m.spec.sfu.resources = { requests: { cpu: '1', memory: '1Gi' } };
-  mutate(m);
-  return m;
-}
-
-const apply = (m: any) => kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(m));
-const getJson = (...args: string[]) => JSON.parse(kubectlOk(['get', ...args, '-o', 'json']));
-const tryGet = (...args: string[]) => {
-  const r = kubectl(['get', ...args, '-o', 'json']);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-};
-const condition = (mc: any, type: string) => mc?.status?.conditions?.find((c: any) => c.type === type);
-const waitReady = (ns: string, timeoutMs = 90_000) =>
-  eventually(`${ns}/visio Ready=True`, () => {
-    const mc = tryGet('mc', 'visio', '-n', ns);
-    return condition(mc, 'Ready')?.status === 'True' && mc.status.observedGeneration === mc.metadata.generation ? mc : undefined;
-  }, timeoutMs);
 const children = (ns: string) =>
   getJson('secrets,configmaps,services,deployments,statefulsets,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers', '-n', ns, '-l', 'meet.sovereign.io/cluster=visio').items;
 const ids = (objs: any[]) => objs.map((o: any) => `${o.kind}/${o.metadata.name}`).sort();
