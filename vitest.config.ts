@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit tests of pure code (no server), and integration tests that run against the
-// real local control plane started by hack/ (see hack/README.md).
+// Four projects: unit tests of pure code (no server), integration tests against the real local
+// control plane started by hack/ (see hack/README.md), media tests running the real media programs,
+// and end-to-end tests that need both.
 export default defineConfig({
   test: {
     projects: [
@@ -36,6 +37,22 @@ export default defineConfig({
           pool: 'forks',
           testTimeout: 60_000,
           hookTimeout: 90_000,
+        },
+      },
+      {
+        test: {
+          // The operator on the local control plane, with the SFU pods kwok runs on loopback nodes
+          // backed by real livekit-server processes (operator/test/e2e/kubelet.ts) and real
+          // participants. Needs root, like the media tests.
+          name: 'e2e',
+          include: ['operator/test/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['hack/controlplane-global-setup.mjs', 'hack/media/media-global-setup.mjs'],
+          // Each file adds nodes and runs an operator of its own on the shared control plane: one at a time.
+          fileParallelism: false,
+          pool: 'forks',
+          testTimeout: 240_000,
+          hookTimeout: 300_000,
         },
       },
     ],

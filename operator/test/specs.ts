@@ -202,6 +202,99 @@ export const INVALID: InvalidCase[] = [
     name: 'memory request above its limit',
     mutate: (m) => (m.spec.sfu = { resources: { requests: { memory: '8Gi' }, limits: { memory: '4Gi' } } }),
     errors: [{ path: 'spec.sfu.resources.requests.memory', message: 'request 8Gi exceeds limit 4Gi' }],
+  },  // What the children's own validation would refuse half-way through an apply (issue 8, hostile
+  // input): refused at admission where the schema can say it, else reported InvalidSpec.
+  {
+    name: 'node selector value that is not a label value',
+    mutate: (m) => (m.spec.sfu = { nodeSelector: { pool: 'media pool' } }),
+    errors: [{ path: 'spec.sfu.nodeSelector.pool', message: 'must match ^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$ (got "media pool")' }],
+    apiserver: 'spec.sfu.nodeSelector.pool in body should match',
+  },
+  {
+    name: 'node selector key that is not a label key',
+    mutate: (m) => (m.spec.sfu = { nodeSelector: { 'media pool': 'true' } }),
+    errors: [{ path: 'spec.sfu.nodeSelector', message: "node label keys must be qualified names ([prefix/]name, name at most 63 alphanumerics, '-', '_' or '.')" }],
+    apiserver: 'node label keys must be qualified names',
+  },
+  {
+    name: 'toleration seconds without effect NoExecute',
+    mutate: (m) => (m.spec.sfu = { tolerations: [{ key: 'media', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 60 }] }),
+    errors: [{ path: 'spec.sfu.tolerations[0].tolerationSeconds', message: 'tolerationSeconds may only be set with effect NoExecute' }],
+    apiserver: 'tolerationSeconds may only be set with effect NoExecute',
+  },
+  {
+    name: 'toleration without a key that is not Exists',
+    mutate: (m) => (m.spec.sfu = { tolerations: [{ operator: 'Equal', value: 'media' }] }),
+    errors: [{ path: 'spec.sfu.tolerations[0].operator', message: 'operator must be Exists when key is empty (it then matches every taint)' }],
+    apiserver: 'operator must be Exists when key is empty',
+  },
+  {
+    name: 'Exists toleration with a value',
+    mutate: (m) => (m.spec.sfu = { tolerations: [{ key: 'media', operator: 'Exists', value: 'true' }] }),
+    errors: [{ path: 'spec.sfu.tolerations[0].value', message: 'value must be empty when operator is Exists' }],
+    apiserver: 'value must be empty when operator is Exists',
+  },
+  {
+    name: 'load balancer annotation key with a space',
+    mutate: (m) => (m.spec.cloud.loadBalancer = { annotations: { 'owner team': 'visio' } }),
+    errors: [{ path: 'spec.cloud.loadBalancer.annotations', message: "annotation keys must be qualified names ([prefix/]name, name at most 63 alphanumerics, '-', '_' or '.')" }],
+    apiserver: 'annotation keys must be qualified names',
+  },
+  {
+    name: 'extended resource request',
+    mutate: (m) => (m.spec.sfu = { resources: { requests: { 'nvidia.com/gpu': '1' } } }),
+    errors: [{ path: 'spec.sfu.resources.requests', message: 'resource names must be cpu, memory, ephemeral-storage' }],
+    apiserver: 'resource names must be cpu, memory, ephemeral-storage',
+  },
+  {
+    name: 'Redis password Secret name that no Secret can have',
+    mutate: (m) => (m.spec.redis = { mode: 'external', external: { address: 'redis.justice.example:6379', passwordSecretRef: { name: 'Redis_Password', key: 'password' } } }),
+    errors: [{ path: 'spec.redis.external.passwordSecretRef.name', message: 'must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ (got "Redis_Password")' }],
+    apiserver: 'spec.redis.external.passwordSecretRef.name in body should match',
+  },
+  {
+    name: 'zone that is not a label value',
+    mutate: (m) => (m.spec.cloud.zones = ['-cloudgouv-eu-west-1a']),
+    errors: [{ path: 'spec.cloud.zones[0]', message: 'must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ (got "-cloudgouv-eu-west-1a")' }],
+    apiserver: 'spec.cloud.zones[0] in body should match',
+  },
+  {
+    name: 'allowed registry that no image can start with',
+    mutate: (m) => (m.spec.sovereignty = { allowedRegistries: ['Registry.Justice.example/ '] }),
+    errors: [{ path: 'spec.sovereignty.allowedRegistries[0]', message: 'must match ^[a-z0-9][a-z0-9._/:@-]*$ (got "Registry.Justice.example/ ")' }],
+    apiserver: 'spec.sovereignty.allowedRegistries[0] in body should match',
+  },
+  {
+    name: 'ministry on two lines',
+    mutate: (m) => (m.spec.ministry = 'Ministère\nde la Justice'),
+    errors: [{ path: 'spec.ministry', message: 'must match ^[^\\p{Cc}\\p{Zl}\\p{Zp}]*$ (got "Ministère\\nde la Justice")' }],
+    apiserver: 'spec.ministry in body should match',
+  },
+  {
+    name: 'STUN server port above 65535',
+    mutate: (m) => (m.spec.sovereignty = { stunServers: ['stun.justice.example:65536'] }),
+    errors: [{ path: 'spec.sovereignty.stunServers[0]', message: 'must match ^[a-zA-Z0-9]([-a-zA-Z0-9.]{0,251}[a-zA-Z0-9])?:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$ (got "stun.justice.example:65536")' }],
+    apiserver: 'spec.sovereignty.stunServers[0] in body should match',
+  },
+  {
+    name: 'node CIDR with bits set beyond its prefix',
+    mutate: (m) => (m.spec.cloud.nodeCIDRs = ['10.0.0.1/16']),
+    errors: [{ path: 'spec.cloud.nodeCIDRs[0]', message: '"10.0.0.1/16" has bits set beyond its /16 prefix' }],
+  },
+  {
+    name: 'negative CPU request',
+    mutate: (m) => (m.spec.sfu = { resources: { requests: { cpu: '-500m' } } }),
+    errors: [{ path: 'spec.sfu.resources.requests.cpu', message: 'must not be negative (got "-500m")' }],
+  },
+  {
+    name: 'empty Redis volume',
+    mutate: (m) => (m.spec.redis = { storage: { size: '0Gi' } }),
+    errors: [{ path: 'spec.redis.storage.size', message: 'must be greater than zero (got "0Gi")' }],
+  },
+  {
+    name: 'annotation key prefix over 253 characters',
+    mutate: (m) => (m.spec.cloud.loadBalancer = { annotations: { [`${'ops.'.repeat(63)}justice.example/owner`]: 'visio' } }),
+    errors: [{ path: 'spec.cloud.loadBalancer.annotations', message: `key "${'ops.'.repeat(15)}…": its prefix has 267 characters; at most 253` }],
   },
 ];
 

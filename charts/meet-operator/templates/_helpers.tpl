@@ -93,6 +93,11 @@ the code declares (operator/src/kube/resources.ts) and runs the operator under t
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]
   verbs: [list, watch, create, patch, delete]
+# SFU pods: informer by label (list, watch); before a scale-down the autoscaler sets
+# controller.kubernetes.io/pod-deletion-cost on each (patch) so the emptiest pods go first.
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list, watch, patch]
 # Events on MeetingClusters (POST).
 - apiGroups: [""]
   resources: [events]

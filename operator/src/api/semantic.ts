@@ -3,6 +3,7 @@ import { isRecognisablyNonEU } from '../cloud/profile.js';
 import { profileFor } from '../cloud/profiles.js';
 import { LONGEST_SERVICE_SUFFIX, MAX_CLUSTER_NAME } from '../render/names.js';
 import type { FieldError } from './errors.js';
+import { DNS_LABEL, cidrError, labelValueError, qualifiedNameError, short } from './k8s-syntax.js';
 import { parseQuantity } from './quantity.js';
 import type { MeetingCluster, ResourceRequirements } from './types.js';
 
@@ -12,7 +13,11 @@ const NON_EU_STUN = /(^|\.)(google\.com|googleapis\.com|twilio\.com|cloudflare\.
 const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 function nameErrors(mc: MeetingCluster): FieldError[] {
-  const name = mc.metadata.name;
+  const { name, namespace } = mc.metadata;
+  // The API server only stores objects in DNS-label namespaces; files given to `meet-operator render` are not checked by it.
+  if (namespace !== undefined && (namespace.length > 63 || !new RegExp(DNS_LABEL).test(namespace))) {
+    return [{ path: 'metadata.namespace', message: `${short(namespace)} must be a DNS label (at most 63 lower case letters, digits and '-')` }];
+  }
   if (!DNS_1035.test(name)) {
     return [{ path: 'metadata.name', message: `"${name}" must be a DNS-1035 label (lower case letters, digits and '-', starting with a letter): it names Services` }];
   }
@@ -84,6 +89,10 @@ function stunErrors(mc: MeetingCluster): FieldError[] {
     errs.push({ path: 'spec.sovereignty.stunServers', message: 'required when the external TURN server is reached over TLS (STUN needs UDP or TCP); list a STUN server you run' });
   } else if (turn.mode === 'disabled' && profileFor(cloud.profile)?.externalIP.kind === 'metadata' && !cloud.loadBalancer.internal) {
     errs.push({ path: 'spec.sovereignty.stunServers', message: `required when turn.mode is disabled on ${cloud.profile}: nodes sit behind 1:1 NAT and LiveKit must learn their public IP through a STUN server you run` });
+  } else if (turn.mode === 'disabled') {
+    // Measured with livekit-server v1.13.5: with no STUN and no TURN server configured, the SFU's
+    // own ICE uses LiveKit's built-in Google/Twilio STUN servers and hands them to every client.
+    errs.push({ path: 'spec.sovereignty.stunServers', message: 'required when turn.mode is disabled: with neither STUN nor TURN configured, LiveKit falls back to its Google/Twilio STUN servers for itself and its clients; list a STUN server you run' });
   }
   return errs;
 }
@@ -105,6 +114,11 @@ function tlsErrors(mc: MeetingCluster): FieldError[] {
 
 function resourceErrors(path: string, r: ResourceRequirements): FieldError[] {
   const errs: FieldError[] = [];
+  for (const part of ['requests', 'limits'] as const) {
+    for (const [name, q] of Object.entries(r[part] ?? {})) {
+      if ((parseQuantity(q) ?? 0) < 0) errs.push({ path: `${path}.${part}.${name}`, message: `must not be negative (got ${JSON.stringify(q)})` });
+    }
+  }
   for (const [name, req] of Object.entries(r.requests ?? {})) {
     const lim = r.limits?.[name];
     if (lim === undefined) continue;
@@ -116,9 +130,41 @@ function resourceErrors(path: string, r: ResourceRequirements): FieldError[] {
   return errs;
 }
 
+/**
+ * What the API server checks on the children but the CRD schema can only approximate (the length of
+ * a key prefix, CIDR forms, quantity signs): caught here, the spec is reported InvalidSpec instead of
+ * being applied half-way, up to the first child the API server refuses.
+ */
+function passThroughErrors(mc: MeetingCluster): FieldError[] {
+  const { sfu, cloud, redis } = mc.spec;
+  const errs: FieldError[] = [];
+  for (const [k, v] of Object.entries(sfu.nodeSelector)) {
+    const e = qualifiedNameError(k) ?? labelValueError(v);
+    if (e) errs.push({ path: 'spec.sfu.nodeSelector', message: `label ${short(k)}: ${e}` });
+  }
+  sfu.tolerations.forEach((t, i) => {
+    const e = t.key ? qualifiedNameError(t.key) : undefined;
+    if (e) errs.push({ path: `spec.sfu.tolerations[${i}].key`, message: e });
+  });
+  for (const k of Object.keys(cloud.loadBalancer.annotations)) {
+    // The API server lower-cases annotation keys before it checks them.
+    const e = qualifiedNameError(k.toLowerCase());
+    if (e) errs.push({ path: 'spec.cloud.loadBalancer.annotations', message: `key ${short(k)}: ${e}` });
+  }
+  cloud.nodeCIDRs.forEach((c, i) => {
+    const e = cidrError(c);
+    if (e) errs.push({ path: `spec.cloud.nodeCIDRs[${i}]`, message: e });
+  });
+  if (redis.mode === 'managed' && !((parseQuantity(redis.storage.size) ?? 0) > 0)) {
+    errs.push({ path: 'spec.redis.storage.size', message: `must be greater than zero (got ${JSON.stringify(redis.storage.size)})` });
+  }
+  return errs;
+}
+
 export function semanticErrors(mc: MeetingCluster): FieldError[] {
   return [
     ...nameErrors(mc),
+    ...passThroughErrors(mc),
     ...regionErrors(mc),
     ...registryErrors(mc),
     ...stunErrors(mc),

@@ -208,4 +208,5 @@ export const CONDITION_TYPES = [
   'Sovereign',
   'Progressing',
   'Degraded',
+  'ScalingActive',
 ] as const;

@@ -48,3 +48,21 @@ describe('validateMeetingCluster', () => {
     expect(JSON.stringify(m)).toBe(before);
   });
 });
+
+describe('null fields', () => {
+  it('are dropped as the API server does (nulls in a non-nullable schema are pruned), then defaulted', () => {
+    const m: any = baseManifest();
+    m.spec.autoscaling = null;
+    m.spec.signalling = null;
+    const { errors, cluster } = validateMeetingCluster(m);
+    expect(errors).toEqual([]);
+    expect(cluster!.spec.autoscaling.enabled).toBe(false);
+    expect(cluster!.spec.signalling).toBeDefined();
+  });
+
+  it('a null array item is still an error', () => {
+    const m: any = baseManifest();
+    m.spec.cloud.zones = [null];
+    expect(validateMeetingCluster(m).errors.map((e) => e.path)).toContain('spec.cloud.zones[0]');
+  });
+});

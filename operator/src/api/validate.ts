@@ -153,7 +153,19 @@ export interface ValidationResult {
 }
 
 /** Everything the API server and the operator would reject, as one list. */
-export function validateMeetingCluster(raw: unknown): ValidationResult {
+/**
+ * The API server prunes `field: null` where the schema is not nullable (none of ours is) before it
+ * defaults and validates; do the same so `validate` accepts exactly what `kubectl apply` admits.
+ * Array items are left alone: a null item is an error there too.
+ */
+export function dropNullFields(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => (x === null ? x : dropNullFields(x)));
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNullFields(x)]));
+}
+
+export function validateMeetingCluster(input: unknown): ValidationResult {
+  const raw = dropNullFields(input);
   const envelope = envelopeErrors(raw);
   if (envelope.length) return { errors: envelope };
   const defaulted = applySchemaDefaults(meetingClusterSchema, raw);

@@ -53,7 +53,7 @@ function stunFinding(mc: MeetingCluster, secrets: GeneratedSecrets): Finding {
   const bad = rtc.stun_servers.filter(isNonEUStun);
   if (bad.length) return { check: 'stun', verdict: 'fail', message: `LiveKit would query non-EU STUN servers: ${bad.join(', ')}` };
   if (!rtc.use_external_ip) {
-    return { check: 'stun', verdict: 'pass', message: 'no STUN lookup: LiveKit advertises the node address (use_external_ip: false), never its Google/Twilio defaults' };
+    return { check: 'stun', verdict: 'fail', message: 'no STUN server of ours: LiveKit falls back to its Google/Twilio STUN servers for its own ICE and hands them to clients; set spec.sovereignty.stunServers' };
   }
   return { check: 'stun', verdict: 'pass', message: `LiveKit learns its public IP only from ${rtc.stun_servers.join(', ')} (never Google/Twilio)` };
 }

@@ -106,6 +106,9 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     .option('--leader-election-namespace <ns>', 'namespace of the Lease', process.env.POD_NAMESPACE ?? 'default')
     .option('--leader-election-name <name>', 'name of the Lease', 'meet-operator')
     .option('--identity <id>', 'leader election identity (default: hostname_pid)')
+    .option('--scaling-interval-seconds <n>', 'how often the autoscaler reads SFU metrics and decides (metric participants)', '15')
+    .option('--scrape-timeout-seconds <n>', 'an SFU pod that does not answer within this is of unknown load', '3')
+    .option('--max-total-sfu-nodes <n>', 'SFU pods all autoscaled MeetingClusters may run together; shared by load, each keeping its minReplicas (default: no limit)')
     .action((o: RunFlags) => runOperator(o));
 
   cmd
@@ -132,6 +135,9 @@ interface RunFlags {
   leaderElectionNamespace: string;
   leaderElectionName: string;
   identity?: string;
+  scalingIntervalSeconds: string;
+  scrapeTimeoutSeconds: string;
+  maxTotalSfuNodes?: string;
 }
 
 const positive = (flag: string, v: string): number => {
@@ -155,6 +161,9 @@ function runOperator(o: RunFlags): void {
     leaseNamespace: o.leaderElectionNamespace,
     leaseName: o.leaderElectionName,
     ...(o.identity ? { identity: o.identity } : {}),
+    scalingIntervalSeconds: positive('--scaling-interval-seconds', o.scalingIntervalSeconds),
+    scrapeTimeoutSeconds: positive('--scrape-timeout-seconds', o.scrapeTimeoutSeconds),
+    ...(o.maxTotalSfuNodes === undefined ? {} : { maxTotalSfuNodes: positive('--max-total-sfu-nodes', o.maxTotalSfuNodes) }),
     log,
   });
   const shutdown = (signal: string) => {

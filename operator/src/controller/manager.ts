@@ -7,9 +7,10 @@ import { KubeHttp } from '../kube/http.js';
 import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
 import type { EventType, KubeObject } from '../kube/reflector.js';
-import { CHILD_TYPES, MEETING_CLUSTER, objectKey } from '../kube/resources.js';
+import { CHILD_TYPES, MEETING_CLUSTER, POD, objectKey } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { LABEL_CLUSTER, LABEL_MANAGED_BY, MANAGED_BY } from '../render/names.js';
+import { LABEL_CLUSTER, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY } from '../render/names.js';
+import { Autoscaler } from '../scaling/autoscaler.js';
 import { EventRecorder } from './events.js';
 import { OperatorMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
@@ -31,6 +32,11 @@ export interface ManagerOptions {
   leaseNamespace: string;
   leaseName: string;
   identity?: string;
+  /** Autoscaler (metric participants): how often it scrapes and decides, and its scrape timeout. */
+  scalingIntervalSeconds?: number;
+  scrapeTimeoutSeconds?: number;
+  /** SFU pods all participants-autoscaled clusters may run together. */
+  maxTotalSfuNodes?: number;
   log: Logger;
   /** Called when leadership is lost (default: the process exits so a fresh one starts clean). */
   onLostLeadership?: () => void;
@@ -45,6 +51,7 @@ export class Manager {
   readonly identity: string;
   private readonly caches: Caches;
   private readonly reconciler: Reconciler;
+  readonly autoscaler: Autoscaler;
   private readonly elector?: LeaderElector;
   private server?: Server;
   private resyncTimer?: NodeJS.Timeout;
@@ -72,9 +79,29 @@ export class Manager {
         }),
       ]),
     );
-    this.caches = { clusters, children };
+    // SFU pods: read by the autoscaler (addresses) and for the deletion costs; no reconcile on their
+    // events (they change often; the autoscaler's rounds notice what matters).
+    const sfuPods = new Informer({ ...common, type: POD, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_COMPONENT}=sfu` });
+    this.caches = { clusters, children, sfuPods };
+    this.autoscaler = new Autoscaler({
+      clusters,
+      pods: sfuPods,
+      deployments: children.get('Deployment')!,
+      intervalMs: (o.scalingIntervalSeconds ?? 15) * 1000,
+      scrapeTimeoutMs: (o.scrapeTimeoutSeconds ?? 3) * 1000,
+      ...(o.maxTotalSfuNodes ? { maxTotalSfuNodes: o.maxTotalSfuNodes } : {}),
+      log: o.log.child({ component: 'autoscaler' }),
+      onChange: (key) => this.queue.add(key),
+      onScrapeError: () => this.metrics.scrapeErrors.inc(),
+    });
     const events = new EventRecorder(this.http, o.log);
-    this.reconciler = new Reconciler({ http: this.http, caches: this.caches, events, log: o.log });
+    this.reconciler = new Reconciler({
+      http: this.http,
+      caches: this.caches,
+      events,
+      log: o.log,
+      scaling: { outcome: (key) => this.autoscaler.outcome(key), ...(o.maxTotalSfuNodes ? { maxTotalSfuNodes: o.maxTotalSfuNodes } : {}) },
+    });
     if (o.leaderElect) {
       this.elector = new LeaderElector({
         http: this.http,
@@ -110,10 +137,10 @@ export class Manager {
 
   async start(): Promise<void> {
     await this.listen();
-    this.caches.clusters.start();
-    for (const i of this.caches.children.values()) i.start();
+    const informers = [this.caches.clusters, ...this.caches.children.values(), ...(this.caches.sfuPods ? [this.caches.sfuPods] : [])];
+    for (const i of informers) i.start();
     const t0 = Date.now();
-    await Promise.all([this.caches.clusters.synced, ...[...this.caches.children.values()].map((i) => i.synced)]);
+    await Promise.all(informers.map((i) => i.synced));
     this.ready = true;
     this.log.info('caches synced', { ms: Date.now() - t0, meetingclusters: this.caches.clusters.size, namespaces: this.o.namespaces.length ? this.o.namespaces : 'all' });
     this.resyncTimer = setInterval(() => {
@@ -128,10 +155,12 @@ export class Manager {
     this.metrics.leader.set(1);
     this.log.info('starting workers', { concurrency: this.o.concurrency, identity: this.identity });
     for (let i = 0; i < this.o.concurrency; i++) this.workers.push(this.work());
+    this.autoscaler.start();
   }
 
   private lostLeadership(): void {
     this.metrics.leader.set(0);
+    void this.autoscaler.stop();
     this.queue.shutdown();
     if (this.o.onLostLeadership) this.o.onLostLeadership();
     else process.exit(1);
@@ -184,10 +213,12 @@ export class Manager {
     this.log.info('shutting down');
     clearInterval(this.resyncTimer);
     this.queue.shutdown();
+    await this.autoscaler.stop();
     await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     await this.elector?.release();
     this.caches.clusters.stop();
     for (const i of this.caches.children.values()) i.stop();
+    this.caches.sfuPods?.stop();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.http.close();
     this.log.info('stopped');

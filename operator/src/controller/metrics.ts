@@ -14,6 +14,7 @@ export class OperatorMetrics {
   readonly queueDepth = new Gauge({ name: 'meet_operator_workqueue_depth', help: 'MeetingClusters waiting to be reconciled', registers: [this.registry] });
   readonly apiWrites = new Counter({ name: 'meet_operator_api_writes_total', help: 'Write requests sent to the API server', labelNames: ['verb', 'code'] as const, registers: [this.registry] });
   readonly leader = new Gauge({ name: 'meet_operator_leader', help: '1 while this replica holds the leader Lease', registers: [this.registry] });
+  readonly scrapeErrors = new Counter({ name: 'meet_operator_sfu_scrape_errors_total', help: 'SFU pod metric reads that failed (load counted as unknown)', registers: [this.registry] });
   readonly managedClusters = new Gauge({ name: 'meet_operator_meetingclusters', help: 'MeetingClusters in the cache', registers: [this.registry] });
 
   constructor() {

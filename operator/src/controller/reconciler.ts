@@ -8,22 +8,32 @@ import { auditRendered } from '../audit/audit.js';
 import { isConflict, isNotFound, type KubeHttp } from '../kube/http.js';
 import type { Informer } from '../kube/informer.js';
 import type { KubeObject } from '../kube/reflector.js';
-import { MEETING_CLUSTER, resourcePath, typeOf } from '../kube/resources.js';
+import { MEETING_CLUSTER, POD, resourcePath, typeOf } from '../kube/resources.js';
 import type { Logger } from '../log.js';
 import { renderCluster } from '../render/index.js';
-import { LABEL_CLUSTER, objectName } from '../render/names.js';
+import { ANNOTATION_PAUSED, LABEL_CLUSTER, objectName } from '../render/names.js';
+import type { ScalingOutcome } from '../scaling/autoscaler.js';
+import { deletionCosts } from '../scaling/deletion-cost.js';
+import { scalingReport } from '../scaling/report.js';
 import { applyReason, prepareChild, type OwnerReference } from './diff.js';
 import type { EventRecorder } from './events.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { computeStatus, sameStatus } from './status.js';
 
 export const FIELD_MANAGER = 'meet-operator';
-export const ANNOTATION_PAUSED = 'meet.sovereign.io/paused';
 
 export interface Caches {
   clusters: Informer;
   /** Informer per child kind. */
   children: Map<string, Informer>;
+  /** SFU pods (not children: the ReplicaSets own them), for the deletion costs. */
+  sfuPods?: Informer;
+}
+
+/** The autoscaler as the reconciler sees it: the latest outcome per MeetingCluster key. */
+export interface ScalingSource {
+  outcome(key: string): ScalingOutcome | undefined;
+  maxTotalSfuNodes?: number;
 }
 
 export interface ReconcilerDeps {
@@ -31,6 +41,7 @@ export interface ReconcilerDeps {
   caches: Caches;
   events: EventRecorder;
   log: Logger;
+  scaling?: ScalingSource;
   now?: () => Date;
 }
 
@@ -80,7 +91,11 @@ export class Reconciler {
     }
 
     const { values, missing } = await readGeneratedSecrets(this.d.http, { cached: (ns, n) => this.cacheOf('Secret').get(ns, n) }, cluster, this.conflictedSecrets);
-    const desired = renderCluster(cluster, values, { sfuReplicas: this.currentSfuReplicas(cluster) }).map((o) => prepareChild(o, owner));
+    const outcome = this.d.scaling?.outcome(key);
+    const sfuName = objectName(cluster, 'sfu');
+    const runningSfu = this.cacheOf('Deployment').get(namespace, sfuName)?.spec?.replicas as number | undefined;
+    const sfuReplicas = this.sfuReplicas(cluster, runningSfu, outcome);
+    const desired = renderCluster(cluster, values, { sfuReplicas }).map((o) => prepareChild(o, owner));
     for (const secret of desired.filter((o) => o.kind === 'Secret' && missing.includes(o.metadata.name))) {
       // POST, not apply: if it exists after all (another replica, a stale cache), this fails (409)
       // instead of overwriting credentials in use, and the retry reads the existing values.
@@ -95,7 +110,15 @@ export class Reconciler {
 
     const applyErrors: string[] = [];
     const changes: { verb: string; id: string }[] = [];
+    // Before the ReplicaSet picks pods to remove, tell it which are emptiest: a scale-down must
+    // take the pods without meetings. Costs first; replicas only once our cache shows every cost in
+    // place (a later round), so the ReplicaSet controller's cache has them too.
+    // (The rendered count, not the outcome's: the renderer also clamps to a just-lowered maxReplicas.)
+    const renderedSfu = (desired.find((o) => o.kind === 'Deployment' && o.metadata.name === sfuName) as KubeObject | undefined)?.spec?.replicas;
+    const scalingDown = sfuReplicas !== undefined && runningSfu !== undefined && renderedSfu < runningSfu;
+    const holdSfu = scalingDown && !(await this.deletionCostsInPlace(namespace, outcome, applyErrors));
     for (const obj of desired) {
+      if (holdSfu && obj.kind === 'Deployment' && obj.metadata.name === sfuName) continue;
       const cache = this.cacheOf(obj.kind);
       const reason = applyReason(obj as KubeObject, cache.get(namespace, obj.metadata.name));
       if (!reason) continue;
@@ -104,7 +127,10 @@ export class Reconciler {
         cache.upsert(written);
         changes.push({ verb: reason === 'create' ? 'Created' : reason === 'drift' ? 'Restored' : 'Updated', id: childKey(obj) });
       } catch (e) {
-        applyErrors.push(`${childKey(obj)}: ${(e as Error).message}`);
+        applyErrors.push(isNotFound(e) && obj.kind === 'ServiceMonitor'
+          // The kind itself is missing (404 on an apply): say which spec field asked for it.
+          ? `spec.monitoring.serviceMonitor: ServiceMonitor (monitoring.coreos.com/v1) is not installed in this cluster; install the Prometheus Operator CRDs or set it to false`
+          : `${childKey(obj)}: ${(e as Error).message}`);
       }
     }
 
@@ -130,6 +156,14 @@ export class Reconciler {
       }
     }
     if (applyErrors.length) await this.d.events.record(live, 'Warning', 'ApplyFailed', applyErrors.join('; '));
+    const scaledTo = this.cacheOf('Deployment').get(namespace, sfuName)?.spec?.replicas;
+    if (sfuReplicas !== undefined && runningSfu !== undefined && scaledTo !== runningSfu) {
+      const { minReplicas, maxReplicas } = cluster.spec.autoscaling;
+      // The autoscaler's reason, unless the spec's bounds moved before its next round did.
+      const why = outcome && outcome.replicas === scaledTo ? outcome.decision.message : `spec.autoscaling allows ${minReplicas}-${maxReplicas} SFU pods`;
+      log.info('scaled SFU', { from: runningSfu, to: scaledTo, why });
+      await this.d.events.record(live, 'Normal', scaledTo > runningSfu ? 'ScaledUp' : 'ScaledDown', `SFU ${runningSfu} -> ${scaledTo} pods: ${why}`);
+    }
 
     const findings = auditRendered(cluster, desired, values);
     const failed = findings.filter((f) => f.verdict === 'fail');
@@ -142,6 +176,7 @@ export class Reconciler {
       turn: this.cacheOf('Deployment').get(namespace, objectName(cluster, 'turn')),
       redis: this.cacheOf('StatefulSet').get(namespace, objectName(cluster, 'redis')),
       applyErrors,
+      scaling: scalingReport(cluster, outcome, this.d.scaling?.maxTotalSfuNodes, live.status),
       sovereignty: failed.length
         ? { ok: false, message: failed.map((f) => f.message).join('; ') }
         : { ok: true, message: warned.length ? `compliant; to review: ${warned.map((f) => f.message).join('; ')}` : 'compliant' },
@@ -151,10 +186,30 @@ export class Reconciler {
     if (applyErrors.length) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
   }
 
-  /** Participants autoscaling owns the count: keep what runs (within bounds) until the scaler decides. */
-  private currentSfuReplicas(mc: MeetingCluster): number | undefined {
+  /**
+   * Participants autoscaling owns the count: the autoscaler's outcome, else what runs (the renderer
+   * starts new clusters at minReplicas). Other modes: undefined, the renderer decides from the spec.
+   */
+  private sfuReplicas(mc: MeetingCluster, running: number | undefined, outcome: ScalingOutcome | undefined): number | undefined {
     if (!mc.spec.autoscaling.enabled || mc.spec.autoscaling.metric !== 'participants') return undefined;
-    return this.cacheOf('Deployment').get(mc.metadata.namespace, objectName(mc, 'sfu'))?.spec?.replicas;
+    return outcome?.replicas ?? running;
+  }
+
+  /**
+   * True when every SFU pod already carries its controller.kubernetes.io/pod-deletion-cost; else
+   * sets the missing ones (the autoscaler's next round brings the scale-down back) and says false.
+   */
+  private async deletionCostsInPlace(namespace: string, outcome: ScalingOutcome | undefined, errors: string[]): Promise<boolean> {
+    const live = outcome?.pods.map((p) => this.d.caches.sfuPods?.get(namespace, p.name)).filter((p): p is KubeObject => !!p) ?? [];
+    const patches = deletionCosts(outcome?.pods ?? [], live);
+    for (const { name, patch } of patches) {
+      try {
+        await this.d.http.request('PATCH', resourcePath(POD, namespace, name), { contentType: 'application/merge-patch+json', body: patch, query: { fieldManager: FIELD_MANAGER } });
+      } catch (e) {
+        if (!isNotFound(e)) errors.push(`pod ${name} deletion cost: ${(e as Error).message}`);
+      }
+    }
+    return patches.length === 0;
   }
 
   private now(): string {

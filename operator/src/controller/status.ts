@@ -5,6 +5,7 @@ import type { Condition, MeetingCluster, MeetingClusterStatus } from '../api/typ
 import type { KubeObject } from '../kube/reflector.js';
 import { endpointsOf } from '../render/endpoints.js';
 import { selectorLabels, selectorString } from '../render/names.js';
+import type { ScalingReport } from '../scaling/report.js';
 
 export interface Availability {
   ok: boolean;
@@ -25,6 +26,8 @@ export interface StatusInput {
   redis?: KubeObject;
   applyErrors: string[];
   sovereignty: { ok: boolean; message: string };
+  /** Mode, decision and load of the SFU autoscaling (valid specs). */
+  scaling?: ScalingReport;
   now: string;
 }
 
@@ -45,8 +48,9 @@ export function workloadAvailability(w: KubeObject | undefined, what: string): A
 
 const external = (reason: string, message: string): Availability => ({ ok: true, reason, message, progressing: false });
 
-function cond(type: string, ok: boolean, reason: string, message: string, generation: number): Omit<Condition, 'lastTransitionTime'> {
-  return { type, status: ok ? 'True' : 'False', reason, message, observedGeneration: generation };
+function cond(type: string, ok: boolean | Condition['status'], reason: string, message: string, generation: number): Omit<Condition, 'lastTransitionTime'> {
+  const status = typeof ok === 'boolean' ? (ok ? 'True' : 'False') : ok;
+  return { type, status, reason, message, observedGeneration: generation };
 }
 
 /** Keeps each condition's lastTransitionTime unless its status changed. */
@@ -95,6 +99,7 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
     cond('Sovereign', i.sovereignty.ok, i.sovereignty.ok ? 'Compliant' : 'NotCompliant', i.sovereignty.message, g),
     cond('Progressing', progressing, progressing ? 'RollingOut' : 'Stable', progressing ? 'children are converging' : 'all children are up to date', g),
     cond('Degraded', failed, failed ? 'ApplyFailed' : 'AsExpected', failed ? i.applyErrors.join('; ') : 'no error', g),
+    ...(i.scaling ? [cond('ScalingActive', i.scaling.condition.status, i.scaling.condition.reason, i.scaling.condition.message, g)] : []),
   ];
   const sfuStatus = i.sfu?.status ?? {};
   return {
@@ -103,8 +108,9 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
     replicas: sfuStatus.replicas ?? 0,
     readyReplicas: sfuStatus.readyReplicas ?? 0,
     selector: selectorString(selectorLabels(i.cluster, 'sfu')),
-    ...(i.previous?.participants === undefined ? {} : { participants: i.previous.participants }),
-    ...(i.previous?.rooms === undefined ? {} : { rooms: i.previous.rooms }),
+    ...(i.scaling?.desiredReplicas === undefined ? {} : { desiredReplicas: i.scaling.desiredReplicas }),
+    ...(i.scaling?.participants === undefined ? {} : { participants: i.scaling.participants }),
+    ...(i.scaling?.rooms === undefined ? {} : { rooms: i.scaling.rooms }),
     endpoints,
   };
 }

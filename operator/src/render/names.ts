@@ -39,6 +39,8 @@ export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
 /** Carries the owning MeetingCluster's name: the controller lists and prunes children by it. */
 export const LABEL_CLUSTER = 'meet.sovereign.io/cluster';
 export const ANNOTATION_CONFIG_HASH = 'meet.sovereign.io/config-hash';
+/** On a MeetingCluster, "true" stops every reconcile and scaling decision for it. */
+export const ANNOTATION_PAUSED = 'meet.sovereign.io/paused';
 
 const APP_NAME: Record<Component, string> = { sfu: 'livekit-server', turn: 'coturn', redis: 'redis', signalling: 'livekit-server' };
 

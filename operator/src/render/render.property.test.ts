@@ -68,5 +68,5 @@ describe('render (property)', () => {
     );
     // The generator aims at valid specs: most of them must reach the renderer.
     expect(rendered).toBeGreaterThan(250);
-  });
+  }, 120_000); // 300 renders: ~3 s alone, much more on a 2-core machine running other suites
 });

@@ -159,10 +159,14 @@ describe('livekit.yaml', () => {
   });
 
   it('never falls back to LiveKit\'s Google/Twilio STUN defaults', () => {
-    // TURN disabled on a generic cluster: no STUN of ours, so LiveKit must not look up its IP at all.
-    const conf = livekitYaml(render(modified((m) => ((m.spec.cloud = { profile: 'generic' }), (m.spec.turn = { mode: 'disabled' })))));
-    expect(conf.rtc.use_external_ip).toBe(false);
-    expect(conf.rtc.stun_servers).toEqual([]);
+    // TURN disabled: no STUN of ours would be configured, and LiveKit then uses (and hands clients)
+    // Google/Twilio STUN (measured with v1.13.5): refused, naming the field; with one, it is used.
+    const noStun = validateMeetingCluster(modified((m) => ((m.spec.cloud = { profile: 'generic' }), (m.spec.turn = { mode: 'disabled' }))));
+    expect(noStun.errors.map((e) => e.path)).toContain('spec.sovereignty.stunServers');
+    expect(noStun.errors.find((e) => e.path === 'spec.sovereignty.stunServers')!.message).toMatch(/falls back to its Google\/Twilio STUN/);
+    const conf = livekitYaml(render(modified((m) => ((m.spec.cloud = { profile: 'generic' }), (m.spec.turn = { mode: 'disabled' }), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] })))));
+    expect(conf.rtc.use_external_ip).toBe(true);
+    expect(conf.rtc.stun_servers).toEqual(['stun.justice.example:3478']);
   });
 
   it('uses the external TURN server for STUN and mounts its secret', () => {
@@ -226,7 +230,7 @@ describe('TURN', () => {
     expect(svc.spec.selector['app.kubernetes.io/component']).toBe('sfu');
     expect(svc.spec.ports[0].targetPort).toBe(5349);
     expect(livekitYaml(embedded).turn).toMatchObject({ enabled: true, domain: 'turn.justice.example', external_tls: true, tls_port: 5349 });
-    const disabled = render(modified((m) => ((m.spec.cloud = { profile: 'generic' }), (m.spec.turn = { mode: 'disabled' }))));
+    const disabled = render(modified((m) => ((m.spec.cloud = { profile: 'generic' }), (m.spec.turn = { mode: 'disabled' }), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] }))));
     expect(disabled.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'turn')).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { CHILD_TYPES, EVENT, LEASE, MEETING_CLUSTER, type ResourceType } from '../../src/kube/resources.js';
+import { CHILD_TYPES, EVENT, LEASE, MEETING_CLUSTER, POD, type ResourceType } from '../../src/kube/resources.js';
 import { kubectlOk, type Result } from './kubectl.js';
 import { spawnNode } from './operator-process.js';
 
@@ -107,6 +107,7 @@ const grant = (t: ResourceType, verbs: string[], sub = ''): string[] => verbs.ma
  * - every child kind (CHILD_TYPES): informer by label (list, watch), server-side apply (PATCH: patch, and
  *   create as well, which the API server checks when an apply creates the object), prune (delete);
  *   Secrets also GET (a generated Secret the cache lacks) and POST (create, never overwrite, a missing one);
+ * - SFU Pods: informer by label (list, watch); the autoscaler's deletion costs (PATCH, merge patch);
  * - Events: POST.
  * Nothing cluster-scoped. Leases are separate (leaseGrants).
  */
@@ -116,6 +117,7 @@ export function namespacedGrantsFromCode(): string[] {
     ...grant(MEETING_CLUSTER, ['patch'], '/status'),
     ...grant(MEETING_CLUSTER, ['update'], '/finalizers'),
     ...CHILD_TYPES.flatMap((t) => grant(t, ['list', 'watch', 'create', 'patch', 'delete', ...(t.kind === 'Secret' ? ['get'] : [])])),
+    ...grant(POD, ['list', 'watch', 'patch']),
     ...grant(EVENT, ['create']),
   ].sort();
 }

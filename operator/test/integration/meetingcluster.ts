@@ -12,6 +12,15 @@ export function manifest(ns: string, mutate: (m: any) => void = () => {}): any {
   return m;
 }
 
+/** A light cluster in `ns` (external Redis: no volume; TURN disabled: no coturn pods), SFU only. */
+export const lightManifest = (ns: string, mutate: (m: any) => void = () => {}): any =>
+  manifest(ns, (m) => {
+    m.spec.redis = { mode: 'external', external: { address: 'redis.data.svc.cluster.local:6379' } };
+    m.spec.turn = { mode: 'disabled' };
+    m.spec.sovereignty.stunServers = ['stun.interieur.example:3478'];
+    mutate(m);
+  });
+
 export const apply = (m: any) => kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(m));
 export const getJson = (...args: string[]) => JSON.parse(kubectlOk(['get', ...args, '-o', 'json']));
 export const tryGet = (...args: string[]) => {

@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditWrites, logged, operatorAgent, startOperator, type OperatorProcess } from './operator-process.js';
 import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
-import { apply, condition, getJson, manifest, tryGet, waitReady } from './meetingcluster.js';
+import { apply, condition, getJson, lightManifest, manifest, tryGet, waitReady } from './meetingcluster.js';
 
 const LEASE = ['--leader-election-name', 'meet-operator-it'];
-const FAST = ['--resync-seconds', '3', '--relist-seconds', '5'];
+const FAST = ['--resync-seconds', '3', '--relist-seconds', '5', '--scaling-interval-seconds', '3', '--scrape-timeout-seconds', '1'];
 
 const children = (ns: string) =>
   getJson('secrets,configmaps,services,deployments,statefulsets,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers', '-n', ns, '-l', 'meet.sovereign.io/cluster=visio').items;
@@ -97,17 +97,24 @@ describe('meet-operator run', () => {
 
   it('writes nothing on resync of an unchanged cluster, and nothing after a restart (audit log)', async () => {
     await waitReady('it-create');
+    // The autoscaler (the example scales on participants) reports the SFU pods it could not read
+    // (kwok addresses): wait until it has seen the pods the earlier tests' rollouts left.
+    await eventually('autoscaler saw the settled SFU pods', () => {
+      const pods = getJson('pods', '-n', 'it-create', '-l', 'app.kubernetes.io/component=sfu').items;
+      const c = condition(tryGet('mc', 'visio', '-n', 'it-create'), 'ScalingActive');
+      return pods.every((p: any) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp) && c?.message.includes(`(${pods.length} unreadable)`) ? true : undefined;
+    }, 60_000);
     await settle(2000);
     const agentA = operatorAgent('op-a');
     const before = auditWrites(agentA).length;
     await settle(8000); // > 2 resyncs and a relist
-    expect(auditWrites(agentA).slice(before)).toEqual([]);
+    expect(auditWrites(agentA).slice(before), 'writes during resyncs').toEqual([]);
     const secretsBefore = secretData('it-create');
     await op.stop();
     op = startOperator('op-a2', [...LEASE, ...FAST]);
     await eventually('operator restarted and leading', () => (logged(op, 'starting workers') ? true : undefined), 30_000);
     await settle(8000);
-    expect(auditWrites(operatorAgent('op-a2'))).toEqual([]);
+    expect(auditWrites(operatorAgent('op-a2')), 'writes after the restart').toEqual([]);
     expect(secretData('it-create')).toEqual(secretsBefore);
   });
 
@@ -154,6 +161,20 @@ describe('meet-operator run', () => {
     expect(tryGet('configmap', 'visio-sfu-config', '-n', 'it-switch')).toBeUndefined();
     kubectlOk(['annotate', 'mc', 'visio', '-n', 'it-switch', 'meet.sovereign.io/paused-']);
     await eventually('ConfigMap back after unpause', () => tryGet('configmap', 'visio-sfu-config', '-n', 'it-switch'), 20_000);
+  });
+
+  it('names spec.monitoring.serviceMonitor when the ServiceMonitor kind is not installed, and applies the rest', async () => {
+    ensureNamespace('it-monitor');
+    apply(lightManifest('it-monitor', (m) => (m.spec.monitoring = { serviceMonitor: true })));
+    const mc = await eventually('Ready=False ApplyFailed', () => {
+      const m = tryGet('mc', 'visio', '-n', 'it-monitor');
+      return condition(m, 'Ready')?.reason === 'ApplyFailed' ? m : undefined;
+    }, 60_000);
+    expect(condition(mc, 'Ready').message).toMatch(/^spec\.monitoring\.serviceMonitor: ServiceMonitor \(monitoring\.coreos\.com\/v1\) is not installed/);
+    expect(children('it-monitor').map((o: any) => o.kind)).toEqual(expect.arrayContaining(['Deployment', 'ConfigMap', 'Secret', 'Service']));
+    apply(lightManifest('it-monitor', (m) => (m.spec.monitoring = { serviceMonitor: false })));
+    await waitReady('it-monitor');
+    kubectl(['delete', 'namespace', 'it-monitor', '--ignore-not-found', '--wait=false']);
   });
 
   it('lets garbage collection remove children on delete, and follows the PVC deletePolicy', async () => {

@@ -46,6 +46,12 @@ export interface MaterialiseOptions {
   edit?: Record<string, (content: string) => string>;
   /** Environment the test adds or removes on top of the container's (controls only). */
   envOverride?: Record<string, string | undefined>;
+  /**
+   * The spec of a live Pod read from an API server, as a kubelet sees it (scheduled, defaults
+   * filled in, claims already named), run instead of the workload's pod template; objects still
+   * supply the ConfigMaps and Secrets it references.
+   */
+  podSpec?: PodSpec;
 }
 
 export interface PodProcess {
@@ -225,7 +231,7 @@ function writeProjected(dir: string, files: { path: string; content: Buffer; mod
 
 /** Builds the pod's filesystem view and the exact process the container would run. */
 export function materialise(opts: MaterialiseOptions): PodProcess {
-  const { pod, claimTemplates } = findWorkload(opts.objects, opts.workload);
+  const { pod, claimTemplates } = opts.podSpec ? { pod: opts.podSpec, claimTemplates: [] as string[] } : findWorkload(opts.objects, opts.workload);
   if (pod.containers.length !== 1) throw new Error(`${opts.workload}: the runner handles one container per pod, found ${pod.containers.length}`);
   const container = pod.containers[0]!;
   const root = join(opts.dir, 'root');

@@ -153,6 +153,14 @@ export interface SandboxOptions {
    * coturn's relay range so that a relay port on 127.0.0.1 cannot be anything but a relay.
    */
   ephemeralPorts?: [number, number];
+  /**
+   * Share the machine's network namespace and keep only the private mount namespace (/etc/hosts,
+   * /etc/resolv.conf): for processes a program outside the sandbox must reach at their own
+   * address, e.g. SFU pods the operator scrapes at their kwok node's loopback address (the
+   * end-to-end tests). Nothing is configured on the machine's interfaces, so loopbackAddresses,
+   * clientInterface and ephemeralPorts are refused with it.
+   */
+  hostNetwork?: boolean;
 }
 
 /** 198.18.0.0/15 (RFC 2544 benchmarking): never routed, and in the rendered denied-peer-ip list. */
@@ -162,6 +170,7 @@ export class Sandbox {
   readonly procs: Proc[] = [];
   private holder?: ChildProcess;
   private closed = false;
+  private hostNetwork = false;
 
   private constructor(
     readonly label: string,
@@ -179,7 +188,11 @@ export class Sandbox {
     chmodSync(dir, 0o755); // pod users (uid 1000, 999, 65534) must traverse it
     const logsDir = join(dir, 'logs');
     mkdirSync(logsDir, { mode: 0o755 });
+    if (opts.hostNetwork && (opts.loopbackAddresses?.length || opts.clientInterface || opts.ephemeralPorts)) {
+      throw new Error('hostNetwork: loopbackAddresses, clientInterface and ephemeralPorts would change the machine\'s own network');
+    }
     const sb = new Sandbox(label, dir, logsDir);
+    sb.hostNetwork = opts.hostNetwork ?? false;
 
     const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...Object.entries(opts.hosts ?? {}).map(([n, a]) => `${a}\t${n}`)];
     writeFileSync(join(dir, 'hosts'), hosts.join('\n') + '\n', { mode: 0o644 });
@@ -197,13 +210,13 @@ export class Sandbox {
       'set -e',
       'mount --bind "$1" /etc/hosts',
       'mount --bind "$2" /etc/resolv.conf',
-      'ip link set lo up',
+      ...(opts.hostNetwork ? [] : ['ip link set lo up']),
       addrs,
       'echo ready',
       // Lives as long as the test worker; the namespace goes when its last process does.
       'while kill -0 "$3" 2>/dev/null; do sleep 1; done',
     ].join('\n');
-    const holder = spawn(UNSHARE, ['--net', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', join(dir, 'hosts'), join(dir, 'resolv.conf'), String(process.pid)], {
+    const holder = spawn(UNSHARE, [...(opts.hostNetwork ? [] : ['--net']), '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', join(dir, 'hosts'), join(dir, 'resolv.conf'), String(process.pid)], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: BASE_PATH },
@@ -239,7 +252,7 @@ export class Sandbox {
           'sh', ...opts.readOnlyRoot.writable, '--',
         ]
       : [];
-    return [NSENTER, `--net=/proc/${h}/ns/net`, `--mount=/proc/${h}/ns/mnt`, `--wd=${cwd}`, '--', ...readOnly, SETPRIV, ...ids, '--pdeathsig', 'KILL', '--', ...argv];
+    return [NSENTER, ...(this.hostNetwork ? [] : [`--net=/proc/${h}/ns/net`]), `--mount=/proc/${h}/ns/mnt`, `--wd=${cwd}`, '--', ...readOnly, SETPRIV, ...ids, '--pdeathsig', 'KILL', '--', ...argv];
   }
 
   /** Starts a long-running process; stdout and stderr go to logs/<name>.log. */

@@ -4,6 +4,7 @@
 import { stringify } from 'yaml';
 import type { RenderContext } from '../context.js';
 import { objectName } from '../names.js';
+import { PRINTABLE_ASCII, commentId } from './comment.js';
 import {
   LIVEKIT_KEYS_DIR,
   LIVEKIT_TLS_DIR,
@@ -91,7 +92,23 @@ export function livekitConfig(ctx: RenderContext): Record<string, unknown> {
   };
 }
 
-export const renderLivekitYaml = (ctx: RenderContext): string =>
-  `# livekit-server configuration rendered by meet-operator for ${ctx.mc.metadata.namespace}/${ctx.mc.metadata.name}.\n` +
-  '# Secrets are not here: API keys and the TURN secret are mounted files, the Redis password an env var.\n' +
-  stringify(livekitConfig(ctx), { lineWidth: 0 });
+/**
+ * Every string value must be printable ASCII: the yaml library writes U+2028 unquoted and NEL raw
+ * inside quotes, and YAML 1.1 parsers (libyaml and its Go ports) may read either as a line break
+ * (the API server's folds a NEL into a space). Validation only admits DNS names, host:port and
+ * enums here, so this refuses what a bug elsewhere would let through.
+ */
+function refuseUnprintable(v: unknown, path: string): void {
+  if (typeof v === 'string' && !PRINTABLE_ASCII.test(v)) throw new Error(`livekit.yaml: refusing ${path}=${JSON.stringify(v.slice(0, 80))}: only printable ASCII may reach this file`);
+  if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) refuseUnprintable(x, path ? `${path}.${k}` : k);
+}
+
+export function renderLivekitYaml(ctx: RenderContext): string {
+  const config = livekitConfig(ctx);
+  refuseUnprintable(config, '');
+  return (
+    `# livekit-server configuration rendered by meet-operator for ${commentId(ctx.mc.metadata.namespace, ctx.mc.metadata.name)}.\n` +
+    '# Secrets are not here: API keys and the TURN secret are mounted files, the Redis password an env var.\n' +
+    stringify(config, { lineWidth: 0 })
+  );
+}

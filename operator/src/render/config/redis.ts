@@ -1,11 +1,12 @@
 // redis.conf for the managed Redis. The password (requirepass) is passed on the command line from
 // a secretKeyRef env, never written here.
 import type { RenderContext } from '../context.js';
+import { commentId } from './comment.js';
 import { REDIS_DATA_DIR, REDIS_PORT } from './paths.js';
 
 export function renderRedisConf(ctx: RenderContext): string {
   return [
-    `# redis-server configuration rendered by meet-operator for ${ctx.mc.metadata.namespace}/${ctx.mc.metadata.name}.`,
+    `# redis-server configuration rendered by meet-operator for ${commentId(ctx.mc.metadata.namespace, ctx.mc.metadata.name)}.`,
     `port ${REDIS_PORT}`,
     'bind * -::*',
     // AUTH is required (requirepass from the command line), so protected mode adds nothing.

@@ -1,6 +1,7 @@
 // turnserver.conf for coturn. No secret here: the shared secret (static-auth-secret) and the
 // node's public IP are passed on the command line from the pod's env at start.
 import type { RenderContext } from '../context.js';
+import { commentId } from './comment.js';
 import { TURN_RUN_DIR, TURN_TLS_DIR, TURN_TLS_LISTEN_PORT } from './paths.js';
 
 /**
@@ -35,8 +36,12 @@ function line(l: Line): string {
   if (typeof l === 'string') return l;
   const [key, value] = l;
   const text = String(value);
-  // Values come from validated fields; refuse anything that could start a new directive anyway.
-  if (/[\r\n\0]/.test(text)) throw new Error(`turnserver.conf: value of ${key} contains a line break`);
+  // Values come from validated fields (DNS names, numbers, constant paths and ranges); refuse
+  // anything else, since whitespace, '#', '=' or a line break could change how coturn reads the
+  // line, and anything long (coturn reads lines and values into fixed-size buffers).
+  if (text.length > 255 || !/^[A-Za-z0-9._:/-]+$/.test(text)) {
+    throw new Error(`turnserver.conf: refusing ${key}=${JSON.stringify(text.slice(0, 80))}: only up to 255 letters, digits and . _ : / - may reach this file`);
+  }
   return `${key}=${text}`;
 }
 
@@ -44,7 +49,7 @@ export function renderTurnserverConf(ctx: RenderContext): string {
   const { turn } = ctx.mc.spec;
   const realm = turn.domain ?? ctx.mc.spec.domain;
   const lines: Line[] = [
-    `# coturn configuration rendered by meet-operator for ${ctx.mc.metadata.namespace}/${ctx.mc.metadata.name}.`,
+    `# coturn configuration rendered by meet-operator for ${commentId(ctx.mc.metadata.namespace, ctx.mc.metadata.name)}.`,
     '# static-auth-secret and external-ip are given on the command line from the pod env, never stored here.',
     ['listening-port', turn.udpPort],
     ...(turn.tlsSecretName

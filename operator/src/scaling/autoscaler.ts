@@ -1,0 +1,196 @@
+// The autoscaler loop (leader only): every interval, scrape the SFU pods of every MeetingCluster
+// in participants mode, decide (decide.ts), share the fleet budget (share.ts), and hand each
+// cluster whose outcome changed to the work queue. It writes nothing itself: the reconciler applies
+// the replicas (after the deletion costs) and reports the outcome in status, so every write to the
+// cluster goes through one place.
+import type { MeetingCluster } from '../api/types.js';
+import { validateMeetingCluster } from '../api/validate.js';
+import type { Informer } from '../kube/informer.js';
+import type { KubeObject } from '../kube/reflector.js';
+import { objectKey } from '../kube/resources.js';
+import type { Logger } from '../log.js';
+import { ANNOTATION_PAUSED, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../render/names.js';
+import { decide, type Decision, type PodLoad, type ScalingState } from './decide.js';
+import { mapLimited, scrapePod, type PodMetrics } from './reader.js';
+import { shareCapacity, type Claim } from './share.js';
+
+export interface ScalingOutcome {
+  decision: Decision;
+  /** Replicas to run: the decision, within the fleet budget. */
+  replicas: number;
+  /** What the budget could not give (0 without --max-total-sfu-nodes). */
+  shortfall: number;
+  /** Load of each running pod, for the deletion costs. */
+  pods: PodLoad[];
+}
+
+export interface AutoscalerOptions {
+  clusters: Informer;
+  pods: Informer;
+  deployments: Informer;
+  intervalMs: number;
+  scrapeTimeoutMs: number;
+  /** --max-total-sfu-nodes: SFU pods all participants-mode clusters may run together. */
+  maxTotalSfuNodes?: number;
+  log: Logger;
+  /** A cluster's outcome changed: reconcile it. */
+  onChange: (key: string) => void;
+  scrape?: (url: string, timeoutMs: number) => Promise<PodMetrics>;
+  onScrapeError?: () => void;
+  now?: () => number;
+}
+
+interface Candidate {
+  key: string;
+  mc: MeetingCluster;
+  current: number;
+  pods: KubeObject[];
+}
+
+const SCRAPE_CONCURRENCY = 32;
+
+/** Running, not terminating, with an address: a pod whose metrics can be asked for. */
+const scrapable = (p: KubeObject) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp && !!p.status?.podIP;
+
+export const metricsUrl = (podIP: string, port: number) => `http://${podIP.includes(':') ? `[${podIP}]` : podIP}:${port}/metrics`;
+
+export class Autoscaler {
+  private readonly outcomes = new Map<string, ScalingOutcome>();
+  private readonly states = new Map<string, ScalingState>();
+  /** Defaulted specs by uid, revalidated only when the generation moves. */
+  private readonly specs = new Map<string, { generation: number; mc?: MeetingCluster }>();
+  /** Previous CPU reading per pod uid, to turn the counter into cores. */
+  private readonly cpu = new Map<string, { at: number; seconds: number }>();
+  /** Pods whose last scrape failed: warned once, not every round. */
+  private readonly unreadable = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(private readonly o: AutoscalerOptions) {}
+
+  outcome(key: string): ScalingOutcome | undefined {
+    return this.outcomes.get(key);
+  }
+
+  start(): void {
+    const tick = async () => {
+      if (this.stopped) return;
+      this.running = this.round().catch((e) => this.o.log.error('autoscaler round failed', { error: (e as Error).message }));
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(tick, this.o.intervalMs);
+    };
+    void tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One round over every cluster; exposed for tests and benchmarks. */
+  async round(): Promise<void> {
+    const now = this.o.now?.() ?? Date.now();
+    const candidates = this.candidates();
+    const seen = new Set(candidates.map((c) => c.key));
+    for (const key of [...this.outcomes.keys()]) if (!seen.has(key)) this.forget(key);
+
+    const flat = candidates.flatMap((c) => c.pods.map((pod) => ({ c, pod })));
+    const loads = await mapLimited(flat, SCRAPE_CONCURRENCY, ({ c, pod }) => this.load(c.mc, pod, now));
+    const decisions = candidates.map((c) => {
+      const pods = loads.filter((_, i) => flat[i]!.c === c);
+      const decision = decide({ policy: c.mc.spec.autoscaling, current: c.current, pods, state: this.states.get(c.key), now });
+      this.states.set(c.key, decision.state);
+      return { c, pods, decision };
+    });
+    const claims: Claim[] = decisions.map(({ c, decision }) => ({
+      key: c.key,
+      wanted: decision.replicas,
+      minReplicas: c.mc.spec.autoscaling.minReplicas,
+      current: c.current,
+      load: decision.participants,
+    }));
+    const grants = shareCapacity(claims, this.o.maxTotalSfuNodes);
+    this.pruneCpu(new Set(flat.map(({ pod }) => pod.metadata.uid!)));
+
+    for (const { c, pods, decision } of decisions) {
+      const grant = grants.get(c.key)!;
+      const next: ScalingOutcome = { decision, replicas: grant.replicas, shortfall: grant.shortfall, pods };
+      const previous = this.outcomes.get(c.key);
+      this.outcomes.set(c.key, next);
+      if (!previous || changed(previous, next) || next.replicas !== c.current) this.o.onChange(c.key);
+    }
+  }
+
+  /** Clusters in participants mode with an SFU Deployment, and their scrapable SFU pods. */
+  private candidates(): Candidate[] {
+    const podsByCluster = new Map<string, KubeObject[]>();
+    for (const p of this.o.pods.list(scrapable)) {
+      if (p.metadata.labels?.[LABEL_COMPONENT] !== 'sfu') continue;
+      const key = objectKey(p.metadata.namespace, p.metadata.labels?.[LABEL_INSTANCE] ?? '');
+      podsByCluster.set(key, [...(podsByCluster.get(key) ?? []), p]);
+    }
+    const out: Candidate[] = [];
+    const uids = new Set<string>();
+    for (const live of this.o.clusters.list()) {
+      uids.add(live.metadata.uid!);
+      if (live.metadata.deletionTimestamp || live.metadata.annotations?.[ANNOTATION_PAUSED] === 'true') continue;
+      const mc = this.specOf(live);
+      if (!mc?.spec.autoscaling.enabled || mc.spec.autoscaling.metric !== 'participants') continue;
+      const deployment = this.o.deployments.get(mc.metadata.namespace, objectName(mc, 'sfu'));
+      if (!deployment) continue;
+      const key = objectKey(mc.metadata.namespace, mc.metadata.name);
+      out.push({ key, mc, current: deployment.spec?.replicas ?? 1, pods: podsByCluster.get(key) ?? [] });
+    }
+    for (const uid of this.specs.keys()) if (!uids.has(uid)) this.specs.delete(uid);
+    return out;
+  }
+
+  private specOf(live: KubeObject): MeetingCluster | undefined {
+    const uid = live.metadata.uid!;
+    const generation = live.metadata.generation ?? 0;
+    const hit = this.specs.get(uid);
+    if (hit?.generation === generation) return hit.mc;
+    const { cluster } = validateMeetingCluster(live);
+    this.specs.set(uid, { generation, ...(cluster ? { mc: cluster } : {}) });
+    return cluster;
+  }
+
+  private async load(mc: MeetingCluster, pod: KubeObject, now: number): Promise<PodLoad> {
+    const name = pod.metadata.name;
+    const url = metricsUrl(pod.status.podIP, mc.spec.sfu.metricsPort);
+    try {
+      const m = await (this.o.scrape ?? scrapePod)(url, this.o.scrapeTimeoutMs);
+      const prev = this.cpu.get(pod.metadata.uid!);
+      if (m.cpuSeconds !== undefined) this.cpu.set(pod.metadata.uid!, { at: now, seconds: m.cpuSeconds });
+      if (this.unreadable.delete(pod.metadata.uid!)) this.o.log.info('SFU pod metrics readable again', { pod: `${pod.metadata.namespace}/${name}` });
+      const cpuCores = prev && m.cpuSeconds !== undefined && now > prev.at ? (m.cpuSeconds - prev.seconds) / ((now - prev.at) / 1000) : undefined;
+      return { name, participants: m.participants, rooms: m.rooms, ...(cpuCores === undefined ? {} : { cpuCores: Math.round(cpuCores * 100) / 100 }) };
+    } catch (e) {
+      this.o.onScrapeError?.();
+      const first = !this.unreadable.has(pod.metadata.uid!);
+      this.unreadable.add(pod.metadata.uid!);
+      const fields = { pod: `${pod.metadata.namespace}/${name}`, url, error: (e as Error).message };
+      if (first) this.o.log.warn('SFU pod metrics unreadable; its load counts as unknown until it answers', fields);
+      else this.o.log.debug('SFU pod metrics still unreadable', fields);
+      return { name };
+    }
+  }
+
+  private forget(key: string): void {
+    this.outcomes.delete(key);
+    this.states.delete(key);
+  }
+
+  private pruneCpu(live: Set<string>): void {
+    for (const uid of this.cpu.keys()) if (!live.has(uid)) this.cpu.delete(uid);
+    for (const uid of this.unreadable) if (!live.has(uid)) this.unreadable.delete(uid);
+  }
+}
+
+/** Whether what the status reports (or what runs) would change. */
+function changed(a: ScalingOutcome, b: ScalingOutcome): boolean {
+  const view = (o: ScalingOutcome) => [o.replicas, o.shortfall, o.decision.reason, o.decision.message, o.decision.participants, o.decision.rooms, o.decision.wanted].join('|');
+  return view(a) !== view(b);
+}
