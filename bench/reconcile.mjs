@@ -3,11 +3,18 @@
 //   floor  - the same rendered objects applied by a bare server-side-apply loop (same concurrency),
 //   manual - what a platform engineer would script: `meet-operator render | kubectl apply --server-side`
 //            once per ministry.
-// Also: write requests per cluster and on a no-op resync (from the API server's audit log), and the
-// operator's RSS with 100 full clusters and 1000 light ones. Prints figures; targets are in the README.
+// Also, from the API server's audit log: write requests per cluster (children, status, events), the
+// writes while the stack settles (workload controllers report status, the operator follows) told apart
+// from the writes of a no-op restart and resyncs once settled; and the operator's memory with 100 full
+// clusters and 1000 light ones: RSS converged and at rest, peak RSS while converging, and RSS in a
+// resync storm (--resync-seconds 5: every key reconciled again and again, nothing written).
+// Converging runs with the default resync period (as in production); the floor applies the
+// MeetingClusters (paused) and then the children exactly as the operator applies them.
+// The operator runs with the image's environment (Dockerfile ENV, e.g. NODE_OPTIONS);
+// OPERATOR_NODE_OPTIONS overrides NODE_OPTIONS, OPERATOR_CPU_PROF=DIR writes CPU profiles there.
 // Usage: node bench/reconcile.mjs [--ks 1,10,100] [--rss 1000] [--manual-max 100]   (after make build)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +25,7 @@ const { KubeHttp } = await import(`${root}dist/kube/http.js`);
 const { validateMeetingCluster } = await import(`${root}dist/api/validate.js`);
 const { renderCluster } = await import(`${root}dist/render/index.js`);
 const { generateSecrets } = await import(`${root}dist/controller/generate-secrets.js`);
+const { prepareChild } = await import(`${root}dist/controller/diff.js`);
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,31 +37,43 @@ const MANUAL_MAX = Number(arg('manual-max', '100'));
 const CONCURRENCY = 4;
 
 const bin = execFileSync('bash', [`${root}hack/build-k8s.sh`, '--print-dir'], { encoding: 'utf8' }).trim();
-const state = mkdtempSync(join(tmpdir(), 'meet-bench-cp-'));
 const log = (...a) => console.error('[bench/reconcile]', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-log('starting a control plane in', state);
-execFileSync('bash', [`${root}hack/controlplane-up.sh`, state], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODES: '4' } });
-const kubeconfig = join(state, 'kubeconfig');
-const auditLog = join(state, 'audit.log');
+// One control plane for the K runs (operator, floor and manual side by side); the RSS run gets a
+// fresh one, so that its operator caches the light clusters alone, not what the K runs left behind.
+let state, kubeconfig, auditLog, http;
+function startControlPlane() {
+  state = mkdtempSync(join(tmpdir(), 'meet-bench-cp-'));
+  log('starting a control plane in', state);
+  execFileSync('bash', [`${root}hack/controlplane-up.sh`, state], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODES: '4' } });
+  kubeconfig = join(state, 'kubeconfig');
+  auditLog = join(state, 'audit.log');
+  audit = { offset: 0, partial: '', writes: [] };
+  http = KubeHttp.fromKubeconfig(kubeconfig, 'meet-bench/1');
+  kubectl(['apply', '--server-side', '-f', `${root}crds/`, '-f', `${root}hack/dev-storage.yaml`]);
+  kubectl(['wait', '--for=condition=Established', 'crd/meetingclusters.meet.sovereign.io', '--timeout=60s']);
+}
+function stopControlPlane() {
+  http?.close();
+  // BENCH_KEEP=1 keeps the state directory (audit log, component logs) for a closer look.
+  if (state) spawnSync('bash', [`${root}hack/controlplane-down.sh`, ...(process.env.BENCH_KEEP ? [] : ['--clean']), state], { stdio: 'ignore' });
+  if (state && process.env.BENCH_KEEP) log('kept', state);
+  state = undefined;
+}
 const kubectl = (args, input) => {
   const r = spawnSync(`${bin}/kubectl`, args, { input, encoding: 'utf8', env: { ...process.env, KUBECONFIG: kubeconfig }, maxBuffer: 256 * 2 ** 20 });
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 };
-const http = KubeHttp.fromKubeconfig(kubeconfig, 'meet-bench/1');
 
 const children = new Set();
 function cleanup() {
   for (const c of children) c.kill('SIGKILL');
-  spawnSync('bash', [`${root}hack/controlplane-down.sh`, '--clean', state], { stdio: 'ignore' });
+  stopControlPlane();
 }
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
-
-kubectl(['apply', '--server-side', '-f', `${root}crds/`, '-f', `${root}hack/dev-storage.yaml`]);
-kubectl(['wait', '--for=condition=Established', 'crd/meetingclusters.meet.sovereign.io', '--timeout=60s']);
 
 const base = parse(readFileSync(`${root}examples/interieur-outscale-cloudgouv.yaml`, 'utf8'));
 /** A full ministry (15 objects); `light` keeps 5 (external TURN and Redis) for the 1000-cluster RSS run. */
@@ -73,26 +93,83 @@ function createNamespaces(names) {
   kubectl(['apply', '--server-side', '-f', '-'], names.map((n) => stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } })).join('---\n'));
 }
 
+/** Write requests in the bench's namespaces, read from the audit log incrementally (the log grows
+ * to hundreds of MB with 1000 clusters: rereading it every second would compete with the operator). */
+let audit;
+const BENCH_NS = /^(op|fl|mn|rss)\d*-/;
+function auditWrites() {
+  const fd = openSync(auditLog, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > audit.offset) {
+      const buf = Buffer.alloc(size - audit.offset);
+      readSync(fd, buf, 0, buf.length, audit.offset);
+      audit.offset = size;
+      const lines = (audit.partial + buf.toString('utf8')).split('\n');
+      audit.partial = lines.pop();
+      for (const line of lines) {
+        if (!line.includes('"ResponseComplete"')) continue;
+        const e = JSON.parse(line);
+        const ns = e.objectRef?.namespace ?? '';
+        if (e.stage === 'ResponseComplete' && BENCH_NS.test(ns)) audit.writes.push({ ua: e.userAgent ?? '', ns, resource: e.objectRef.resource, subresource: e.objectRef.subresource });
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return audit.writes;
+}
+
+/** Write requests of one user agent in namespaces `${nsPrefix}-*`, by what they wrote. */
 function writesBy(agentPart, nsPrefix) {
-  let n = 0;
-  for (const line of readFileSync(auditLog, 'utf8').split('\n')) {
-    if (!line.includes(agentPart)) continue;
-    const e = JSON.parse(line);
-    if (e.stage === 'ResponseComplete' && e.userAgent.includes(agentPart) && (e.objectRef?.namespace ?? '').startsWith(nsPrefix)) n++;
+  const n = { total: 0, children: 0, status: 0, events: 0 };
+  for (const w of auditWrites()) {
+    if (!w.ua.includes(agentPart) || !w.ns.startsWith(`${nsPrefix}-`)) continue;
+    n.total++;
+    if (w.resource === 'events') n.events++;
+    else if (w.subresource === 'status') n.status++;
+    else n.children++;
   }
   return n;
 }
 
-function rssMiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** Waits until nobody has written in the bench's namespaces for `quietMs` (bounded), so that one
+ * run's aftermath (controllers creating pods, reporting status) does not slow the next one down. */
+async function quiesce(quietMs = 5000, maxMs = 180_000) {
+  const count = () => auditWrites().length;
+  let last = count();
+  for (let quietFor = 0, t = Date.now(); quietFor < quietMs && Date.now() - t < maxMs; ) {
+    await sleep(1000);
+    const now = count();
+    quietFor = now === last ? quietFor + 1000 : 0;
+    last = now;
+  }
+}
+
+function memMiB(pid, field = 'VmRSS') {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
 const port = 18181;
-// The operator runs with the V8 settings its image sets (Dockerfile NODE_OPTIONS), unless overridden.
-const OPERATOR_NODE_OPTIONS = process.env.OPERATOR_NODE_OPTIONS ?? readFileSync(`${root}Dockerfile`, 'utf8').match(/NODE_OPTIONS="?([^"\n]*)"?/)?.[1] ?? '';
-function startOperator(identity) {
-  const p = spawn(process.execPath, [`${root}dist/cli/bin.js`, 'run', '--kubeconfig', kubeconfig, '--listen', `127.0.0.1:${port}`, '--no-leader-elect', '--identity', identity, '--concurrency', String(CONCURRENCY), '--resync-seconds', '5'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn', NODE_OPTIONS: OPERATOR_NODE_OPTIONS } });
+
+/** The environment the image sets (every Dockerfile ENV KEY=VALUE, continuation lines joined). */
+function imageEnv() {
+  const env = {};
+  const text = readFileSync(`${root}Dockerfile`, 'utf8').replace(/\\\n/g, ' ');
+  for (const m of text.matchAll(/^ENV\s+(.+)$/gm)) {
+    for (const kv of m[1].matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|\S*)/g)) env[kv[1]] = kv[3] ?? kv[2];
+  }
+  return env;
+}
+const IMAGE_ENV = imageEnv();
+if (process.env.OPERATOR_NODE_OPTIONS !== undefined) IMAGE_ENV.NODE_OPTIONS = process.env.OPERATOR_NODE_OPTIONS;
+if (process.env.OPERATOR_CPU_PROF) IMAGE_ENV.NODE_OPTIONS = `${IMAGE_ENV.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${process.env.OPERATOR_CPU_PROF}`;
+log('operator environment (from the Dockerfile):', JSON.stringify(IMAGE_ENV));
+
+function startOperator(identity, resyncSeconds = 5) {
+  const resync = resyncSeconds ? ['--resync-seconds', String(resyncSeconds)] : [];
+  const p = spawn(process.execPath, [`${root}dist/cli/bin.js`, 'run', '--kubeconfig', kubeconfig, '--listen', `127.0.0.1:${port}`, '--no-leader-elect', '--identity', identity, '--concurrency', String(CONCURRENCY), ...resync], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn', ...IMAGE_ENV } });
   p.stdout.resume();
   children.add(p);
   p.once('exit', (code) => {
@@ -105,72 +182,149 @@ function startOperator(identity) {
   return p;
 }
 
+/** The MeetingClusters in `namespaces` that have a status for their generation (and `also`). */
+async function countClusters(namespaces, also = () => true) {
+  const want = new Set(namespaces);
+  const list = await http.request('GET', '/apis/meet.sovereign.io/v1alpha1/meetingclusters').catch(() => ({ items: [] }));
+  return list.items.filter((mc) => want.has(mc.metadata.namespace) && mc.status?.observedGeneration === mc.metadata.generation && also(mc)).length;
+}
+const condition = (mc, type) => mc.status?.conditions?.find((c) => c.type === type)?.status;
+
 /** Polls until every MeetingCluster in the namespaces has a status for its generation. */
 async function converged(namespaces, timeoutMs = 30 * 60_000) {
-  const want = new Set(namespaces);
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const list = await http.request('GET', '/apis/meet.sovereign.io/v1alpha1/meetingclusters').catch(() => ({ items: [] }));
-    const done = list.items.filter((mc) => want.has(mc.metadata.namespace) && mc.status?.observedGeneration === mc.metadata.generation).length;
-    if (done === want.size) return;
-    await sleep(100);
+  for (const end = Date.now() + timeoutMs; Date.now() < end; await sleep(100)) {
+    if ((await countClusters(namespaces)) === namespaces.length) return;
   }
   throw new Error('did not converge');
 }
 
+const metricsText = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+const metric = (text, re) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+const reconciles = (text) => metric(text, /^\S*reconcile_total\{[^}]*\}\s+(\S+)$/gm);
+const heapMiB = (text) => metric(text, /^\S*heap_size_used_bytes\s+(\S+)$/gm) / 2 ** 20;
+
 async function operatorRun(k, prefix, light = false) {
   const namespaces = Array.from({ length: k }, (_, i) => `${prefix}-${i}`);
   createNamespaces(namespaces);
+  await quiesce();
   const identity = `${prefix}-operator`;
-  const op = startOperator(identity);
+  const agent = `(${identity})`;
+  const waitReady = async () => {
+    for (let ok = false; !ok; await sleep(100)) ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+  };
+  const stop = async (op) => {
+    op.stopping = true;
+    op.kill('SIGTERM');
+    await new Promise((r) => op.once('exit', r));
+  };
+  // Converging runs with the default resync period, as in production: a resync every few seconds
+  // would re-reconcile the clusters already done, in the way of those not done yet.
+  let op = startOperator(identity, 0);
   // Measure reconciling, not process start-up: wait until the operator reports ready.
-  for (let ok = false; !ok; await sleep(100)) ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+  await waitReady();
   await sleep(500);
-  const manifests = namespaces.map((ns) => stringify(ministry(ns, light))).join('---\n');
+  // Applied like the floor applies children (server-side apply, same concurrency), so that the clock
+  // does not include starting kubectl.
+  const clusters = namespaces.map((ns) => ministry(ns, light));
   const t0 = performance.now();
-  kubectl(['apply', '--server-side', '-f', '-'], manifests);
+  await applyAll(clusters, 'bench-user');
   await converged(namespaces);
   const seconds = (performance.now() - t0) / 1000;
-  // Let the cluster settle (workload controllers report status, the operator follows): wait for 5 s
-  // without a write from the operator, then count a window of pure resyncs.
-  let writes = writesBy(`(${identity})`, prefix);
-  for (let quiet = 0, t = Date.now(); quiet < 5 && Date.now() - t < 180_000; ) {
+  const atConverged = writesBy(agent, prefix);
+
+  // Settling: the workload controllers report status and the operator follows. Settled = every
+  // MeetingCluster reports Progressing=False for its generation and the operator wrote nothing for 10 s.
+  const settleStart = performance.now();
+  let writes = atConverged;
+  let stable = 0;
+  for (let quietFor = 0; (quietFor < 10 || stable < k) && performance.now() - settleStart < 600_000; ) {
     await sleep(1000);
-    const now = writesBy(`(${identity})`, prefix);
-    quiet = now === writes ? quiet + 1 : 0;
+    const now = writesBy(agent, prefix);
+    quietFor = now.total === writes.total ? quietFor + 1 : 0;
     writes = now;
+    stable = await countClusters(namespaces, (mc) => condition(mc, 'Progressing') === 'False');
   }
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const heap = Number(/^\S*heap_size_used_bytes\s+([0-9.e+]+)$/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
-  await sleep(12_000); // two resyncs of every key
-  const noop = writesBy(`(${identity})`, prefix) - writes;
-  const rss = rssMiB(op.pid);
-  op.stopping = true;
-  op.kill('SIGTERM');
-  await new Promise((r) => op.once('exit', r));
-  return { seconds, writes, noop, rss, heap };
+  const settleSeconds = (performance.now() - settleStart) / 1000;
+  const ready = await countClusters(namespaces, (mc) => condition(mc, 'Ready') === 'True');
+  // At rest: converged, settled, idle.
+  const restText = await metricsText();
+  const rest = { rss: memMiB(op.pid), peak: memMiB(op.pid, 'VmHWM'), heap: heapMiB(restText), reconciles: reconciles(restText) };
+  await stop(op);
+
+  // No-op: a restart (every key reconciled once more) and resyncs every 5 s, until every key has
+  // been reconciled three times (with many clusters a pass takes longer than 5 s: count reconciles).
+  op = startOperator(`${identity}-resync`, 5);
+  await waitReady();
+  const windowStart = performance.now();
+  let window;
+  for (; performance.now() - windowStart < 600_000; await sleep(1000)) {
+    const text = await metricsText();
+    window = { reconciles: reconciles(text), heap: heapMiB(text) };
+    if (window.reconciles >= 3 * k && performance.now() - windowStart >= 12_000) break;
+  }
+  const noop = writesBy(`(${identity}-resync)`, prefix).total;
+  const storm = { rss: memMiB(op.pid), peak: memMiB(op.pid, 'VmHWM'), heap: window.heap };
+  await stop(op);
+  return { seconds, converging: atConverged, writes, settleSeconds, settleWrites: writes.total - atConverged.total, stable, ready, noop, window, rest, storm };
 }
 
-async function floorRun(k, prefix) {
-  const namespaces = Array.from({ length: k }, (_, i) => `${prefix}-${i}`);
-  createNamespaces(namespaces);
-  const objects = namespaces.flatMap((ns) => renderCluster(validateMeetingCluster(ministry(ns)).cluster, generateSecrets()));
-  const t0 = performance.now();
+/** Server-side applies objects with CONCURRENCY requests in flight. */
+async function applyAll(objects, fieldManager) {
+  const plurals = { Secret: 'secrets', ConfigMap: 'configmaps', Service: 'services', StatefulSet: 'statefulsets', Deployment: 'deployments', PodDisruptionBudget: 'poddisruptionbudgets', NetworkPolicy: 'networkpolicies', MeetingCluster: 'meetingclusters' };
+  const out = new Array(objects.length);
   let next = 0;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < objects.length) {
-      const o = objects[next++];
-      const plural = { Secret: 'secrets', ConfigMap: 'configmaps', Service: 'services', StatefulSet: 'statefulsets', Deployment: 'deployments', PodDisruptionBudget: 'poddisruptionbudgets', NetworkPolicy: 'networkpolicies' }[o.kind];
+      const i = next++;
+      const o = objects[i];
       const prefixPath = o.apiVersion.includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
-      await http.request('PATCH', `${prefixPath}/namespaces/${o.metadata.namespace}/${plural}/${o.metadata.name}`, { query: { fieldManager: 'bench-floor', force: true }, contentType: 'application/apply-patch+yaml', body: o });
+      out[i] = await http.request('PATCH', `${prefixPath}/namespaces/${o.metadata.namespace}/${plurals[o.kind]}/${o.metadata.name}`, { query: { fieldManager, force: true }, contentType: 'application/apply-patch+yaml', body: o });
     }
   }));
-  return { seconds: (performance.now() - t0) / 1000, writes: objects.length };
+  return out;
 }
 
-function manualRun(k, prefix) {
+/**
+ * The floor: what the operator writes, minus the operator. The MeetingClusters (paused, so that no
+ * operator ever picks them up), then every child exactly as the operator applies it: rendered,
+ * owned by its MeetingCluster (owner reference: the garbage collector follows it) and stamped with
+ * the applied digest. Same server-side apply, same concurrency.
+ */
+async function floorRun(k, prefix) {
   const namespaces = Array.from({ length: k }, (_, i) => `${prefix}-${i}`);
   createNamespaces(namespaces);
+  await quiesce();
+  const clusters = namespaces.map((ns) => {
+    const m = ministry(ns);
+    m.metadata.annotations = { ...m.metadata.annotations, 'meet.sovereign.io/paused': 'true' };
+    return m;
+  });
+  const rendered = clusters.map((m) => renderCluster(validateMeetingCluster(m).cluster, generateSecrets()));
+  // Experiment: an operator watching (every MeetingCluster here is paused: it writes nothing).
+  let watcher;
+  if (process.env.BENCH_FLOOR_WATCHED) {
+    watcher = startOperator(`${prefix}-watcher`, 0);
+    for (let ok = false; !ok; await sleep(100)) ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+  }
+  const t0 = performance.now();
+  const applied = await applyAll(clusters, 'bench-floor');
+  const objects = applied.flatMap((mc, i) =>
+    rendered[i].map((o) => prepareChild(o, { apiVersion: mc.apiVersion, kind: mc.kind, name: mc.metadata.name, uid: mc.metadata.uid, controller: true, blockOwnerDeletion: true })),
+  );
+  await applyAll(objects, 'bench-floor');
+  const seconds = (performance.now() - t0) / 1000;
+  if (watcher) {
+    watcher.stopping = true;
+    watcher.kill('SIGTERM');
+    await new Promise((r) => watcher.once('exit', r));
+  }
+  return { seconds, writes: objects.length + clusters.length, children: objects.length };
+}
+
+async function manualRun(k, prefix) {
+  const namespaces = Array.from({ length: k }, (_, i) => `${prefix}-${i}`);
+  createNamespaces(namespaces);
+  await quiesce();
   const dir = mkdtempSync(join(tmpdir(), 'meet-bench-manual-'));
   const files = namespaces.map((ns) => {
     const f = join(dir, `${ns}.yaml`);
@@ -186,7 +340,8 @@ function manualRun(k, prefix) {
 }
 
 const rows = [];
-for (const k of KS) {
+if (KS.some((k) => k > 0)) startControlPlane();
+for (const k of KS.filter((k) => k > 0)) {
   log(`K=${k}: operator`);
   const op = await operatorRun(k, `op${k}`);
   log(`K=${k}: floor (bare server-side apply, ${CONCURRENCY} workers)`);
@@ -194,7 +349,7 @@ for (const k of KS) {
   let manual;
   if (k <= MANUAL_MAX) {
     log(`K=${k}: manual (render + kubectl apply per ministry)`);
-    manual = manualRun(k, `mn${k}`);
+    manual = await manualRun(k, `mn${k}`);
   }
   rows.push({
     K: k,
@@ -203,19 +358,34 @@ for (const k of KS) {
     'vs floor': (op.seconds / fl.seconds).toFixed(2) + 'x',
     'manual s': manual ? manual.seconds.toFixed(2) : '-',
     'vs manual': manual ? (op.seconds / manual.seconds).toFixed(2) + 'x' : '-',
-    'writes/cluster': (op.writes / k).toFixed(1),
-    'floor writes/cluster': (fl.writes / k).toFixed(1),
-    'no-op resync writes': op.noop,
-    'RSS MiB': op.rss.toFixed(0),
-    'heap MiB': op.heap.toFixed(0),
+    'writes/cluster': (op.writes.total / k).toFixed(1),
+    'children+status+events': [op.writes.children, op.writes.status, op.writes.events].map((n) => (n / k).toFixed(1)).join('+'),
+    'floor writes/cluster': `${(fl.writes / k).toFixed(1)} (${(fl.children / k).toFixed(0)}+1 MC)`,
+    'settle s (writes)': `${op.settleSeconds.toFixed(0)} (${op.settleWrites})`,
+    'reconciles/cluster': (op.rest.reconciles / k).toFixed(1),
+    'no-op writes': `${op.noop} in ${op.window.reconciles} reconciles`,
+    'RSS MiB rest/peak': `${op.rest.rss.toFixed(0)}/${op.rest.peak.toFixed(0)}`,
+    'RSS MiB resync storm/peak': `${op.storm.rss.toFixed(0)}/${op.storm.peak.toFixed(0)}`,
+    'heap MiB rest/storm': `${op.rest.heap.toFixed(0)}/${op.storm.heap.toFixed(0)}`,
   });
 }
-console.log(`bench/reconcile: converge K MeetingClusters (15 children each), one per namespace, ${CONCURRENCY} workers`);
-console.table(rows);
+if (rows.length) {
+  console.log(`bench/reconcile: converge K MeetingClusters (15 children each), one per namespace, ${CONCURRENCY} workers`);
+  console.table(rows);
+}
 
 if (RSS_K > 0) {
+  stopControlPlane();
+  startControlPlane();
   log(`RSS with ${RSS_K} light clusters (5 children each)`);
   const r = await operatorRun(RSS_K, 'rss', true);
-  console.log(`operator RSS after converging ${RSS_K} light MeetingClusters: ${r.rss.toFixed(0)} MiB, V8 heap used ${r.heap.toFixed(0)} MiB (target RSS < 150 MB); converged in ${r.seconds.toFixed(1)} s; no-op resync writes: ${r.noop}`);
+  console.log(
+    [
+      `${RSS_K} light MeetingClusters: converged in ${r.seconds.toFixed(1)} s, ${(r.writes.total / RSS_K).toFixed(1)} writes/cluster (children ${r.writes.children}, status ${r.writes.status}, events ${r.writes.events})`,
+      `  settled in ${r.settleSeconds.toFixed(0)} s more (${r.stable}/${RSS_K} Progressing=False, ${r.ready} Ready), ${r.settleWrites} writes while settling; ${(r.rest.reconciles / RSS_K).toFixed(1)} reconciles/cluster`,
+      `  no-op once settled: ${r.noop} writes over a restart and resyncs every 5 s (${r.window.reconciles} reconciles)`,
+      `  operator RSS converged and at rest: ${r.rest.rss.toFixed(0)} MiB (V8 heap used ${r.rest.heap.toFixed(0)} MiB; peak while converging ${r.rest.peak.toFixed(0)} MiB); target < 150 MB`,
+      `  operator RSS in the resync storm: ${r.storm.rss.toFixed(0)} MiB (heap ${r.storm.heap.toFixed(0)} MiB, peak ${r.storm.peak.toFixed(0)} MiB)`,
+    ].join('\n'),
+  );
 }
-http.close();

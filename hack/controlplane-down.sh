@@ -6,15 +6,19 @@
 # Usage: hack/controlplane-down.sh [--clean] STATE_DIR
 #        hack/controlplane-down.sh --check STATE_DIR   exit 0 if any of its processes is running, else 1
 #        hack/controlplane-down.sh --status STATE_DIR  print each component and whether it runs
+#        hack/controlplane-down.sh --only COMPONENT STATE_DIR
+#                                       stop just that component (e.g. kube-apiserver, for fault
+#                                       injection); hack/controlplane-up.sh --only starts it again
 set -euo pipefail
 
-MODE=down CLEAN=0
+MODE=down CLEAN=0 ONLY=""
 while (($#)); do
   case "$1" in
     --clean) CLEAN=1; shift ;;
     --check) MODE=check; shift ;;
     --status) MODE=status; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --only) ONLY="${2:?--only needs a COMPONENT}"; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     -*) echo "controlplane-down: unknown flag $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -40,9 +44,12 @@ if [[ -f "$S/pids" ]]; then
   while read -r name pid; do
     [[ -n "${pid:-}" ]] || continue
     [[ "$pid" == "$MY_PGID" ]] && continue   # the watchdog running this script
+    [[ -z "$ONLY" || "$name" == "$ONLY" ]] || continue
     NAMES+=("$name"); PGIDS+=("$pid")
   done <"$S/pids"
 fi
+
+if [[ -n "$ONLY" && ${#PGIDS[@]} -eq 0 ]]; then echo "[controlplane-down] no component '$ONLY' recorded in $S/pids" >&2; exit 2; fi
 
 running() { local i; for i in "${!PGIDS[@]}"; do [[ -n "$(members "${PGIDS[$i]}")" ]] && return 0; done; return 1; }
 
@@ -93,7 +100,8 @@ done
 ((${#API[@]})) && stop_groups "${API[@]}"
 ((${#ETCD[@]})) && stop_groups "${ETCD[@]}"
 if running; then log "ERROR: some processes of $S survived SIGKILL"; exit 1; fi
-log "stopped $stopped process group(s) of $S"
+log "stopped $stopped process group(s) of $S${ONLY:+ ($ONLY only)}"
+[[ -z "$ONLY" ]] || exit 0
 
 if ((CLEAN)); then
   if [[ -f "$S/pids" || -f "$S/kubeconfig" || -d "$S/etcd" ]]; then

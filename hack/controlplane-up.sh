@@ -4,34 +4,46 @@
 #   and kwok, which fakes NODES (default 4) Outscale-like nodes and runs their pods.
 # Every process runs in its own process group (setsid); hack/controlplane-down.sh STATE_DIR stops them.
 #
-# Usage: hack/controlplane-up.sh [--fresh] [--watch-pid PID [--watch-clean]] STATE_DIR
+# Usage: hack/controlplane-up.sh [--fresh] [--watch-pid PID [--watch-clean]] [--user NAME]... STATE_DIR
+#        hack/controlplane-up.sh --only COMPONENT STATE_DIR
 #   --fresh          wipe STATE_DIR (etcd data, certs, logs) before starting
 #   --watch-pid PID  also start a watchdog that runs controlplane-down.sh when PID exits, and give up
 #                    start-up if PID exits meanwhile (used by the vitest globalSetup: a test run killed
 #                    with SIGKILL leaks nothing)
 #   --watch-clean    the watchdog runs controlplane-down.sh --clean (removes STATE_DIR)
-# Env: NODES (4), CONTROLPLANE_TIMEOUT (seconds per wait phase, 90), K8S_BIN_DIR (default: build-k8s.sh cache).
+#   --user NAME      also issue a client certificate for user NAME (no group, so no rights until a
+#                    binding grants some) and write STATE_DIR/kubeconfigs/NAME.kubeconfig
+#   --only COMPONENT start one component again, with the command line it was first started with, into a
+#                    running control plane (after hack/controlplane-down.sh --only COMPONENT STATE_DIR:
+#                    fault-injection tests stop and restart kube-apiserver this way)
+# Env: NODES (4), CONTROLPLANE_TIMEOUT (seconds per wait phase, 90), K8S_BIN_DIR (default: build-k8s.sh cache),
+#      AUDIT_READ_USERS (comma-separated user names whose reads are audited too; default none),
+#      APISERVER_EXTRA_ARGS (extra kube-apiserver flags, space-separated; default none).
 #
 # Writes: STATE_DIR/kubeconfig (admin, group system:masters), STATE_DIR/env (shell-sourceable),
-#         STATE_DIR/audit.log (JSON lines, write requests), STATE_DIR/logs/<component>.log, STATE_DIR/pids.
+#         STATE_DIR/audit.log (JSON lines, write requests), STATE_DIR/logs/<component>.log, STATE_DIR/pids,
+#         STATE_DIR/cmdlines/<component> (NUL-separated command line, for --only).
 # An existing STATE_DIR without running processes is reused (same etcd data and certs) unless --fresh.
 set -euo pipefail
 
 HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 T0=$(date +%s%N)
 
-FRESH=0 WATCH_PID="" WATCH_CLEAN=""
+FRESH=0 WATCH_PID="" WATCH_CLEAN="" ONLY=""
+declare -a USERS=()
 while (($#)); do
   case "$1" in
     --fresh) FRESH=1; shift ;;
     --watch-pid) WATCH_PID="${2:?--watch-pid needs a PID}"; shift 2 ;;
     --watch-clean) WATCH_CLEAN=--clean; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --user) USERS+=("${2:?--user needs a NAME}"); shift 2 ;;
+    --only) ONLY="${2:?--only needs a COMPONENT}"; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     -*) echo "controlplane-up: unknown flag $1" >&2; exit 2 ;;
     *) break ;;
   esac
 done
-[[ $# -eq 1 ]] || { echo "usage: $0 [--fresh] [--watch-pid PID [--watch-clean]] STATE_DIR" >&2; exit 2; }
+[[ $# -eq 1 ]] || { echo "usage: $0 [--fresh] [--watch-pid PID [--watch-clean]] [--user NAME]... STATE_DIR | --only COMPONENT STATE_DIR" >&2; exit 2; }
 mkdir -p "$1"
 S="$(cd "$1" && pwd)"
 NODES="${NODES:-4}"
@@ -45,6 +57,86 @@ for t in openssl curl setsid flock python3 base64; do
   command -v "$t" >/dev/null || die "'$t' is required (apt-get install openssl curl util-linux python3 coreutils)"
 done
 [[ "$NODES" =~ ^[0-9]+$ ]] && ((NODES >= 1 && NODES <= 250)) || die "NODES must be 1..250, got '$NODES'"
+AUDIT_READ_USERS="${AUDIT_READ_USERS:-}"
+for u in "${USERS[@]}" ${AUDIT_READ_USERS//,/ }; do
+  [[ "$u" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || die "user names must match [a-z0-9][a-z0-9._-]*, got '$u'"
+done
+
+# --- start one component again (--only) ----------------------------------------------------------
+# Definitions shared with the full start-up below.
+# start <name> <cmd...>: own session/process group, output to logs/<name>.log (appended to when
+# restarting), pid recorded, command line kept in cmdlines/<name>.
+start() {
+  local name="$1"; shift
+  mkdir -p "$S/cmdlines"
+  printf '%s\0' "$@" >"$S/cmdlines/$name"
+  if [[ -n "$ONLY" ]]; then
+    setsid "$@" </dev/null >>"$S/logs/$name.log" 2>&1 &
+  else
+    setsid "$@" </dev/null >"$S/logs/$name.log" 2>&1 &
+  fi
+  local pid=$!
+  echo "$name $pid" >>"$S/pids"
+  # setsid only execs in place when the caller is not a process-group leader; check that pid == pgid.
+  local pgid="" i
+  for ((i = 0; i < 40; i++)); do
+    pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" || true
+    [[ -z "$pgid" || "$pgid" == "$pid" ]] && break
+    sleep 0.05
+  done
+  [[ -z "$pgid" || "$pgid" == "$pid" ]] || die "$name: pid $pid is not a process-group leader (pgid $pgid)"
+  log "started $name (pid $pid, log $S/logs/$name.log)"
+}
+alive() {  # alive <name>: fail with a pointer to the log if the process is gone
+  local pid
+  pid="$(awk -v n="$1" '$1 == n { p = $2 } END { print p }' "$S/pids")"
+  kill -0 "$pid" 2>/dev/null && return 0
+  tail -n 20 "$S/logs/$1.log" >&2 || true
+  die "$1 exited during start-up, see $S/logs/$1.log"
+}
+# wait_for <what> <log name> <command...>: poll until the command succeeds or the phase times out
+wait_for() {
+  local what="$1" name="$2"; shift 2
+  local deadline=$((SECONDS + TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    for n in $name; do alive "$n"; done
+    [[ -z "$WATCH_PID" ]] || kill -0 "$WATCH_PID" 2>/dev/null || die "watched process $WATCH_PID exited, giving up"
+    if ((SECONDS >= deadline)); then
+      for n in $name; do echo "--- last lines of $S/logs/$n.log:" >&2; tail -n 15 "$S/logs/$n.log" >&2 || true; done
+      die "timed out after ${TIMEOUT}s waiting for $what; see $(for n in $name; do printf '%s ' "$S/logs/$n.log"; done)"
+    fi
+    sleep 0.25
+  done
+  log "$what: ok"
+}
+P="$S/pki"
+curl_api() { curl -sf --max-time 2 --cacert "$P/ca.crt" --cert "$P/admin.crt" --key "$P/admin.key" "$APISERVER_URL$1"; }
+
+if [[ -n "$ONLY" ]]; then
+  [[ -f "$S/cmdlines/$ONLY" && -f "$S/env" ]] || die "$S has no recorded command line for '$ONLY' (was it started by this script?)"
+  [[ -z "$WATCH_PID" && ${#USERS[@]} -eq 0 && $FRESH -eq 0 ]] || die "--only takes no other flag"
+  # shellcheck disable=SC1091
+  . "$S/env"
+  old="$(awk -v n="$ONLY" '$1 == n { p = $2 } END { print p }' "$S/pids")"
+  if [[ -n "$old" ]] && ps -e -ww -o pgid=,args= | awk -v g="$old" -v s="$S" '$1 == g && index($0, s) { f = 1 } END { exit !f }'; then
+    die "$ONLY is still running in $S (pgid $old); stop it first: hack/controlplane-down.sh --only $ONLY $S"
+  fi
+  mapfile -d '' -t ARGV <"$S/cmdlines/$ONLY"
+  awk -v n="$ONLY" '$1 != n' "$S/pids" >"$S/pids.tmp" && mv -f "$S/pids.tmp" "$S/pids"
+  echo "--- restarted by controlplane-up.sh --only at $(date -u +%FT%TZ)" >>"$S/logs/$ONLY.log"
+  start "$ONLY" "${ARGV[@]}"
+  case "$ONLY" in
+    kube-apiserver) wait_for "kube-apiserver /readyz" kube-apiserver curl_api /readyz ;;
+    etcd) wait_for "etcd" etcd curl -sf --max-time 2 "$ETCD_URL/health" ;;
+    *) sleep 1; alive "$ONLY" ;;
+  esac
+  # Keep env's process lists current for whoever sources it next.
+  PGIDS="$(awk '{ printf "%s%s", sep, $2; sep = " " }' "$S/pids")"
+  PIDS="$(awk '{ printf "%s%s:%s", sep, $1, $2; sep = " " }' "$S/pids")"
+  sed -e "s/^CONTROLPLANE_PIDS=.*/CONTROLPLANE_PIDS='$PIDS'/" -e "s/^CONTROLPLANE_PGIDS=.*/CONTROLPLANE_PGIDS='$PGIDS'/" "$S/env" >"$S/env.tmp"
+  mv -f "$S/env.tmp" "$S/env"
+  exit 0
+fi
 
 # Refuse to start twice on the same STATE_DIR.
 if [[ -f "$S/pids" ]] && "$HACK/controlplane-down.sh" --check "$S" 2>/dev/null; then
@@ -64,7 +156,7 @@ KUBECTL="$K8S_BIN_DIR/kubectl"
 if ((FRESH)); then
   [[ -f "$S/pids" || -d "$S/etcd" || -z "$(ls -A "$S")" ]] \
     || die "--fresh refuses to wipe $S: it does not look like a control plane state dir"
-  rm -rf "${S:?}"/{etcd,pki,kubeconfigs,logs,certs,audit.log,audit-policy.yaml,env,pids,ports,kubeconfig,nodes.yaml}
+  rm -rf "${S:?}"/{etcd,pki,kubeconfigs,logs,certs,cmdlines,audit.log,audit-policy.yaml,env,pids,ports,kubeconfig,nodes.yaml}
 fi
 mkdir -p "$S/logs" "$S/pki" "$S/kubeconfigs" "$S/certs"
 : >"$S/pids"
@@ -138,7 +230,6 @@ printf 'etcd=%s etcd-peer=%s kube-apiserver=%s kube-controller-manager=%s kube-s
   "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KCM_PORT" "$SCHED_PORT" >"$S/ports"
 
 # --- PKI ---------------------------------------------------------------------------------------
-P="$S/pki"
 ossl() { openssl "$@" 2>>"$S/logs/openssl.log" >/dev/null || die "openssl $1 failed, see $S/logs/openssl.log"; }
 # cert <name> <subject> <extendedKeyUsage> [subjectAltName]
 cert() {
@@ -200,9 +291,14 @@ EOF
 KC="$S/kubeconfigs"
 kubeconfig admin "$S/kubeconfig"
 for c in kube-controller-manager kube-scheduler kwok; do kubeconfig "$c" "$KC/$c.kubeconfig"; done
+for u in "${USERS[@]}"; do
+  [[ -f "$P/user-$u.crt" ]] || cert "user-$u" "/CN=$u" clientAuth
+  kubeconfig "user-$u" "$KC/$u.kubeconfig"
+done
 
 # Audit policy: every write request (create/update/patch/delete/deletecollection) at Metadata level,
 # one JSON line per request (stage ResponseComplete). Lease renewals (kwok node heartbeats) are left out.
+# With AUDIT_READ_USERS, those users' reads (get/list/watch) are recorded as well.
 cat >"$S/audit-policy.yaml" <<'EOF'
 apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -212,49 +308,14 @@ rules:
   resources: [{group: coordination.k8s.io, resources: [leases]}]
 - level: Metadata
   verbs: [create, update, patch, delete, deletecollection]
-- level: None
 EOF
+if [[ -n "$AUDIT_READ_USERS" ]]; then
+  # Every request of these users (reads too): request rates of a client under test.
+  printf -- '- level: Metadata\n  users: [%s]\n' "$AUDIT_READ_USERS" >>"$S/audit-policy.yaml"
+fi
+echo '- level: None' >>"$S/audit-policy.yaml"
 
 # --- processes ---------------------------------------------------------------------------------
-# start <name> <cmd...>: own session/process group, output to logs/<name>.log, pid recorded.
-start() {
-  local name="$1"; shift
-  setsid "$@" </dev/null >"$S/logs/$name.log" 2>&1 &
-  local pid=$!
-  echo "$name $pid" >>"$S/pids"
-  # setsid only execs in place when the caller is not a process-group leader; check that pid == pgid.
-  local pgid="" i
-  for ((i = 0; i < 40; i++)); do
-    pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" || true
-    [[ -z "$pgid" || "$pgid" == "$pid" ]] && break
-    sleep 0.05
-  done
-  [[ -z "$pgid" || "$pgid" == "$pid" ]] || die "$name: pid $pid is not a process-group leader (pgid $pgid)"
-  log "started $name (pid $pid, log $S/logs/$name.log)"
-}
-alive() {  # alive <name>: fail with a pointer to the log if the process is gone
-  local pid
-  pid="$(awk -v n="$1" '$1 == n { p = $2 } END { print p }' "$S/pids")"
-  kill -0 "$pid" 2>/dev/null && return 0
-  tail -n 20 "$S/logs/$1.log" >&2 || true
-  die "$1 exited during start-up, see $S/logs/$1.log"
-}
-# wait_for <what> <log name> <command...>: poll until the command succeeds or the phase times out
-wait_for() {
-  local what="$1" name="$2"; shift 2
-  local deadline=$((SECONDS + TIMEOUT))
-  until "$@" >/dev/null 2>&1; do
-    for n in $name; do alive "$n"; done
-    [[ -z "$WATCH_PID" ]] || kill -0 "$WATCH_PID" 2>/dev/null || die "watched process $WATCH_PID exited, giving up"
-    if ((SECONDS >= deadline)); then
-      for n in $name; do echo "--- last lines of $S/logs/$n.log:" >&2; tail -n 15 "$S/logs/$n.log" >&2 || true; done
-      die "timed out after ${TIMEOUT}s waiting for $what; see $(for n in $name; do printf '%s ' "$S/logs/$n.log"; done)"
-    fi
-    sleep 0.25
-  done
-  log "$what: ok"
-}
-
 start etcd "$K8S_BIN_DIR/etcd" \
   --name=default --data-dir="$S/etcd" \
   --listen-client-urls="$ETCD_URL" --advertise-client-urls="$ETCD_URL" \
@@ -278,9 +339,8 @@ start kube-apiserver "$K8S_BIN_DIR/kube-apiserver" \
   --allow-privileged=true \
   --audit-policy-file="$S/audit-policy.yaml" --audit-log-path="$S/audit.log" --audit-log-format=json \
   --audit-log-mode=blocking --audit-log-maxsize=0 \
-  --profiling=false
+  --profiling=false ${APISERVER_EXTRA_ARGS:-}
 
-curl_api() { curl -sf --max-time 2 --cacert "$P/ca.crt" --cert "$P/admin.crt" --key "$P/admin.key" "$APISERVER_URL$1"; }
 wait_for "etcd" etcd curl -sf --max-time 2 "$ETCD_URL/health"
 wait_for "kube-apiserver /readyz" "kube-apiserver etcd" curl_api /readyz
 

@@ -5,7 +5,7 @@
 import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
 import { validateMeetingCluster } from '../api/validate.js';
 import { auditRendered } from '../audit/audit.js';
-import { isConflict, isNotFound, type KubeHttp } from '../kube/http.js';
+import { ApiError, isConflict, isNotFound, type KubeHttp } from '../kube/http.js';
 import type { Informer } from '../kube/informer.js';
 import type { KubeObject } from '../kube/reflector.js';
 import { MEETING_CLUSTER, POD, resourcePath, typeOf } from '../kube/resources.js';
@@ -123,10 +123,13 @@ export class Reconciler {
       const reason = applyReason(obj as KubeObject, cache.get(namespace, obj.metadata.name));
       if (!reason) continue;
       try {
-        const written = await this.apply(obj);
+        const written = await this.apply(obj, reason === 'drift');
         cache.upsert(written);
         changes.push({ verb: reason === 'create' ? 'Created' : reason === 'drift' ? 'Restored' : 'Updated', id: childKey(obj) });
       } catch (e) {
+        // The server, not this object, is the problem (down, throttling): stop here and let the
+        // queue's per-key backoff retry the whole cluster, instead of trying every child in turn.
+        if (!(e instanceof ApiError) || e.status === 429 || e.status >= 500) throw e;
         applyErrors.push(isNotFound(e) && obj.kind === 'ServiceMonitor'
           // The kind itself is missing (404 on an apply): say which spec field asked for it.
           ? `spec.monitoring.serviceMonitor: ServiceMonitor (monitoring.coreos.com/v1) is not installed in this cluster; install the Prometheus Operator CRDs or set it to false`
@@ -136,7 +139,7 @@ export class Reconciler {
 
     const wanted = new Set(desired.map(childKey));
     for (const cache of this.d.caches.children.values()) {
-      for (const o of cache.list((o) => o.metadata.namespace === namespace && o.metadata.labels?.[LABEL_CLUSTER] === name && ownedBy(o, owner.uid))) {
+      for (const o of cache.listByLabel(namespace, LABEL_CLUSTER, name).filter((o) => ownedBy(o, owner.uid))) {
         if (wanted.has(childKey(o)) || o.metadata.deletionTimestamp) continue;
         try {
           await this.d.http.request('DELETE', resourcePath(typeOf(o.kind!), namespace, o.metadata.name), { query: { propagationPolicy: 'Background' } });
@@ -216,12 +219,20 @@ export class Reconciler {
     return (this.d.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
 
-  private apply(obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<KubeObject> {
-    return this.d.http.request('PATCH', resourcePath(typeOf(obj.kind), obj.metadata.namespace, obj.metadata.name), {
-      query: { fieldManager: FIELD_MANAGER, force: true },
-      contentType: 'application/apply-patch+yaml',
-      body: obj,
-    });
+  private async apply(obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }, drifted = false): Promise<KubeObject> {
+    const path = resourcePath(typeOf(obj.kind), obj.metadata.namespace, obj.metadata.name);
+    const ssa = () => this.d.http.request('PATCH', path, { query: { fieldManager: FIELD_MANAGER, force: true }, contentType: 'application/apply-patch+yaml', body: obj });
+    try {
+      return await ssa();
+    } catch (e) {
+      // Someone changed a key of an associative list we own (e.g. a Service port number): apply
+      // merges by key, keeps their entry beside ours and the result is invalid (422) forever.
+      // Replace our lists with a merge patch, then apply again so ownership is ours as before.
+      if (!drifted || !(e instanceof ApiError) || e.status !== 422) throw e;
+      const { apiVersion: _a, kind: _k, metadata: _m, ...content } = obj as Record<string, unknown>;
+      await this.d.http.request('PATCH', path, { query: { fieldManager: FIELD_MANAGER }, contentType: 'application/merge-patch+json', body: content });
+      return ssa();
+    }
   }
 
   private async writeStatus(live: KubeObject, status: MeetingClusterStatus): Promise<void> {

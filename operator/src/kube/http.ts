@@ -4,7 +4,7 @@
 // them, and every write can be counted.
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+import { ChildProcessCredentials, type CredentialSource } from './credentials.js';
 
 export const USER_AGENT = 'meet-operator/0.1.0';
 
@@ -32,11 +32,56 @@ export interface RequestOptions {
   contentType?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /**
+   * How often a request the server turned away unprocessed (429, or 503 with Retry-After) is sent
+   * again, each time after the Retry-After the server asked for (default 3; 0 for callers that
+   * must not wait, e.g. a lease renewal racing its deadline).
+   */
+  throttleRetries?: number;
 }
 
 export type WriteObserver = (verb: string, path: string, status: number) => void;
 
 const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Server-side apply bodies are JSON read by a YAML parser (application/apply-patch+yaml), which folds
+ * NEL and the Unicode line/paragraph separators inside strings (measured: NEL became a space). JSON
+ * escapes for them mean the same to a JSON parser and survive the YAML one; they can only occur
+ * inside strings, so the replacement is safe.
+ */
+export function toJson(body: unknown, contentType?: string): string {
+  const json = JSON.stringify(body);
+  return contentType === 'application/apply-patch+yaml' ? json.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
+}
+
+/** A Retry-After longer than this is cut short: the caller's own backoff takes over from there. */
+export const MAX_RETRY_AFTER_MS = 30_000;
+
+/**
+ * How long to wait before sending a throttled request again: the server's Retry-After (seconds or an
+ * HTTP date; 1 s when absent or unreadable), capped, plus up to 50% jitter so that workers throttled
+ * at the same moment do not come back in step and collide again.
+ */
+export function retryAfterMs(header: string | string[] | undefined, random = Math.random): number {
+  const v = Array.isArray(header) ? header[0] : header;
+  let ms = 1000;
+  if (v !== undefined && /^\s*\d+\s*$/.test(v)) ms = Number(v) * 1000;
+  else if (v !== undefined && !Number.isNaN(Date.parse(v))) ms = Date.parse(v) - Date.now();
+  ms = Math.min(Math.max(ms, 1000), MAX_RETRY_AFTER_MS);
+  return Math.round(ms * (1 + random() * 0.5));
+}
+
+const wait = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 function queryString(q: Query = {}): string {
   const p = new URLSearchParams();
@@ -53,7 +98,7 @@ export class KubeHttp {
   private readonly observers: WriteObserver[] = [];
 
   constructor(
-    readonly kc: KubeConfig,
+    readonly kc: CredentialSource,
     private readonly userAgent = USER_AGENT,
   ) {
     const cluster = kc.getCurrentCluster();
@@ -61,11 +106,9 @@ export class KubeHttp {
     this.base = new URL(cluster.server);
   }
 
+  /** A kubeconfig file, else client-node's defaults (KUBECONFIG, ~/.kube/config, in-cluster). */
   static fromKubeconfig(path?: string, userAgent?: string): KubeHttp {
-    const kc = new KubeConfig();
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
-    return new KubeHttp(kc, userAgent);
+    return new KubeHttp(new ChildProcessCredentials(path), userAgent);
   }
 
   /** Called for every write request (for metrics): verb, path, HTTP status. */
@@ -93,7 +136,7 @@ export class KubeHttp {
 
   private async open(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
     const base = await this.requestOptions();
-    const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : toJson(opts.body, opts.contentType);
     const headers: Record<string, string> = {
       ...(base.headers as Record<string, string>),
       Accept: 'application/json',
@@ -125,18 +168,38 @@ export class KubeHttp {
     });
   }
 
-  /** One request; JSON in, JSON out; a non-2xx answer becomes an ApiError with the server's message. */
+  /**
+   * One request; JSON in, JSON out; a non-2xx answer becomes an ApiError with the server's message.
+   * A request the server turned away unprocessed (429; 503 with Retry-After) is sent again after the
+   * Retry-After it asked for, a few times, whatever the verb: nothing was done, so it is safe, and
+   * the waiting worker sends nothing meanwhile (client-go does the same).
+   */
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    let res: IncomingMessage;
-    try {
-      res = await this.open(method, path, { timeoutMs: 30_000, ...opts });
-    } catch (e) {
-      // A kept-alive socket the server has just closed fails at once; idempotent requests
-      // (everything but POST) are safely sent again, once, on a fresh socket.
-      const code = (e as NodeJS.ErrnoException).code;
-      if (method === 'POST' || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw e;
-      res = await this.open(method, path, { timeoutMs: 30_000, ...opts });
+    const retries = opts.throttleRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      let res: IncomingMessage;
+      try {
+        res = await this.open(method, path, { timeoutMs: 30_000, ...opts });
+      } catch (e) {
+        // A kept-alive socket the server has just closed fails at once; idempotent requests
+        // (everything but POST) are safely sent again, once, on a fresh socket.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (method === 'POST' || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw e;
+        res = await this.open(method, path, { timeoutMs: 30_000, ...opts });
+      }
+      const status = res.statusCode ?? 0;
+      const throttled = status === 429 || (status === 503 && res.headers['retry-after'] !== undefined);
+      if (throttled && attempt < retries && !opts.signal?.aborted) {
+        res.resume();
+        if (WRITE_VERBS.has(method)) for (const o of this.observers) o(method, path, status);
+        await wait(retryAfterMs(res.headers['retry-after']), opts.signal);
+        continue;
+      }
+      return this.finish<T>(method, path, res);
     }
+  }
+
+  private async finish<T>(method: string, path: string, res: IncomingMessage): Promise<T> {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

@@ -73,6 +73,11 @@ export class Informer {
     return [...this.reflectors.values()].flatMap((r) => r.list(filter));
   }
 
+  /** Objects in `namespace` whose label `label` is `value`, from an index (see Reflector.listByLabel). */
+  listByLabel(namespace: string | undefined, label: string, value: string): KubeObject[] {
+    return this.reflectorFor(namespace)?.listByLabel(namespace, label, value) ?? [];
+  }
+
   upsert(obj: KubeObject): void {
     this.reflectorFor(obj.metadata.namespace)?.upsert(obj);
   }
@@ -84,7 +89,7 @@ export class Informer {
   }
 
   get stats(): Reflector['stats'] {
-    const out = { lists: 0, watches: 0, relistsOnGone: 0, watchdogRestarts: 0, errors: 0 };
+    const out = { lists: 0, watches: 0, relistsOnGone: 0, watchdogRestarts: 0, errors: 0, echoes: 0 };
     for (const r of this.reflectors.values()) for (const k of Object.keys(out) as (keyof typeof out)[]) out[k] += r.stats[k];
     return out;
   }

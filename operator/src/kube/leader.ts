@@ -21,6 +21,9 @@ export interface LeaderOptions {
 }
 
 /** Kubernetes MicroTime: RFC 3339 with microseconds. */
+/** Lease requests never wait out a Retry-After: a renewal must fail fast and retry before its deadline. */
+const NO_WAIT = { throttleRetries: 0 } as const;
+
 const microTime = (d = new Date()): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class LeaderElector {
@@ -71,11 +74,12 @@ export class LeaderElector {
     const { identity } = this.o;
     let lease: any;
     try {
-      lease = await this.o.http.request('GET', this.path(this.o.name));
+      lease = await this.o.http.request('GET', this.path(this.o.name), NO_WAIT);
     } catch (e) {
       if (!isNotFound(e)) throw e;
       try {
         await this.o.http.request('POST', this.path(), {
+          ...NO_WAIT,
           body: {
             apiVersion: LEASE.apiVersion,
             kind: LEASE.kind,
@@ -106,7 +110,7 @@ export class LeaderElector {
       },
     };
     try {
-      const written = await this.o.http.request('PUT', this.path(this.o.name), { body: next });
+      const written = await this.o.http.request('PUT', this.path(this.o.name), { ...NO_WAIT, body: next });
       this.observed = { record: `${identity}|${written.spec.renewTime}`, at: Date.now() };
       if (holder === identity) this.stats.renewals++;
       return true;
@@ -122,9 +126,10 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.o.http.request('GET', this.path(this.o.name));
+      const lease = await this.o.http.request('GET', this.path(this.o.name), NO_WAIT);
       if (lease.spec?.holderIdentity !== this.o.identity) return;
       await this.o.http.request('PUT', this.path(this.o.name), {
+        ...NO_WAIT,
         body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime() } },
       });
       this.o.log.info('released leadership', { identity: this.o.identity });

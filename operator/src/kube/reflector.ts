@@ -7,6 +7,7 @@
 //   - a watchdog restarts a watch that has gone silent (half-open TCP: client-node #596, #958);
 //   - a periodic relist catches anything missed, and the controller resyncs every key then.
 import type { Logger } from '../log.js';
+import { compactObject } from './compact.js';
 import { ApiError, isGone, type KubeHttp } from './http.js';
 import { objectKey, resourcePath, type ResourceType } from './resources.js';
 
@@ -63,8 +64,17 @@ export const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', done, { once: true });
   });
 
+/** Key of a label index entry: namespace and label value. */
+const indexKey = (namespace: string | undefined, value: string) => `${namespace ?? ''}\0${value}`;
+
 export class Reflector {
   readonly cache = new Map<string, KubeObject>();
+  /**
+   * label name -> (namespace, value) -> cache keys. Built on the first listByLabel for that label,
+   * then kept current on every change, so finding one cluster's children costs what it returns,
+   * not a scan of every cached object.
+   */
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
   private resourceVersion = '';
   private readonly stopped = new AbortController();
   private watchAbort?: AbortController;
@@ -74,7 +84,7 @@ export class Reflector {
   readonly synced = new Promise<void>((r) => (this.syncedResolve = r));
   private relistTimer?: NodeJS.Timeout;
   /** Counters for tests and metrics. */
-  readonly stats = { lists: 0, watches: 0, relistsOnGone: 0, watchdogRestarts: 0, errors: 0 };
+  readonly stats = { lists: 0, watches: 0, relistsOnGone: 0, watchdogRestarts: 0, errors: 0, echoes: 0 };
 
   constructor(private readonly o: ReflectorOptions) {}
 
@@ -108,7 +118,7 @@ export class Reflector {
     const rv = obj.metadata.resourceVersion;
     // resourceVersions are opaque, but etcd-backed ones are revisions: never go back in time.
     if (held && rv && /^\d+$/.test(held) && /^\d+$/.test(rv) && BigInt(held) > BigInt(rv)) return;
-    this.cache.set(key, this.normalise({ ...obj, metadata: { ...obj.metadata } }));
+    this.put(key, this.normalise(obj));
   }
 
   get(namespace: string | undefined, name: string): KubeObject | undefined {
@@ -120,15 +130,62 @@ export class Reflector {
     return filter ? all.filter(filter) : all;
   }
 
+  /** Objects in `namespace` (undefined: cluster-scoped) whose label `label` is `value`. */
+  listByLabel(namespace: string | undefined, label: string, value: string): KubeObject[] {
+    let index = this.indexes.get(label);
+    if (!index) {
+      index = new Map();
+      this.indexes.set(label, index);
+      for (const [key, o] of this.cache) this.indexAdd(index, label, key, o);
+    }
+    const out: KubeObject[] = [];
+    for (const key of index.get(indexKey(namespace, value)) ?? []) {
+      const o = this.cache.get(key);
+      if (o) out.push(o);
+    }
+    return out;
+  }
+
+  private indexAdd(index: Map<string, Set<string>>, label: string, key: string, o: KubeObject): void {
+    const value = o.metadata.labels?.[label];
+    if (value === undefined) return;
+    const k = indexKey(o.metadata.namespace, value);
+    let keys = index.get(k);
+    if (!keys) index.set(k, (keys = new Set()));
+    keys.add(key);
+  }
+
+  private indexRemove(index: Map<string, Set<string>>, label: string, key: string, o: KubeObject): void {
+    const value = o.metadata.labels?.[label];
+    if (value === undefined) return;
+    const k = indexKey(o.metadata.namespace, value);
+    const keys = index.get(k);
+    if (keys?.delete(key) && keys.size === 0) index.delete(k);
+  }
+
+  /** Every change of the cache goes through put and remove, which keep the indexes current. */
+  private put(key: string, o: KubeObject): void {
+    const prev = this.cache.get(key);
+    this.cache.set(key, o);
+    for (const [label, index] of this.indexes) {
+      if (prev) this.indexRemove(index, label, key, prev);
+      this.indexAdd(index, label, key, o);
+    }
+  }
+
+  private remove(key: string): void {
+    const prev = this.cache.get(key);
+    if (!prev) return;
+    this.cache.delete(key);
+    for (const [label, index] of this.indexes) this.indexRemove(index, label, key, prev);
+  }
+
   private path(): string {
     return resourcePath(this.o.type, this.o.namespace);
   }
 
   private normalise(o: KubeObject): KubeObject {
-    if (!this.o.keepManagedFields) delete o.metadata.managedFields;
-    o.apiVersion ??= this.o.type.apiVersion;
-    o.kind ??= this.o.type.kind;
-    return o;
+    return compactObject(o, this.o.type, this.o.keepManagedFields);
   }
 
   private async run(): Promise<void> {
@@ -177,8 +234,8 @@ export class Reflector {
       rv = page.metadata?.resourceVersion ?? rv;
     } while (cont);
     const old = new Map(this.cache);
-    this.cache.clear();
-    for (const [k, o] of fresh) this.cache.set(k, o);
+    for (const k of old.keys()) if (!fresh.has(k)) this.remove(k);
+    for (const [k, o] of fresh) this.put(k, o);
     this.resourceVersion = rv;
     this.needList = false;
     for (const [k, o] of fresh) {
@@ -237,11 +294,18 @@ export class Reflector {
     const key = objectKey(obj.metadata.namespace, obj.metadata.name);
     const prev = this.cache.get(key);
     if (ev.type === 'DELETED') {
-      this.cache.delete(key);
+      this.remove(key);
       this.o.onEvent?.('DELETED', obj, prev);
       return;
     }
-    this.cache.set(key, this.normalise(obj));
-    this.o.onEvent?.(prev ? 'MODIFIED' : 'ADDED', obj, prev);
+    // The echo of our own write: upsert() already put this very version in the cache and the writer
+    // saw it. Passing it on would only reconcile the key again for nothing.
+    if (prev && prev.metadata.resourceVersion === obj.metadata.resourceVersion) {
+      this.stats.echoes++;
+      return;
+    }
+    const cached = this.normalise(obj);
+    this.put(key, cached);
+    this.o.onEvent?.(prev ? 'MODIFIED' : 'ADDED', cached, prev);
   }
 }

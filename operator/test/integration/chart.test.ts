@@ -310,11 +310,12 @@ describe('the chart, installed on the control plane', () => {
       ['patch', 'deployments.apps', '-n', WATCHED], ['create', 'deployments.apps', '-n', WATCHED], ['delete', 'statefulsets.apps', '-n', WATCHED],
       ['patch', 'meetingclusters.meet.sovereign.io', '--subresource=status', '-n', WATCHED], ['create', 'events', '-n', WATCHED],
       ['get', `leases.coordination.k8s.io/${LEASE_NAME}`, '-n', SYSTEM_NS], ['update', `leases.coordination.k8s.io/${LEASE_NAME}`, '-n', SYSTEM_NS],
+      ['list', 'pods', '-n', WATCHED], ['patch', 'pods', '-n', WATCHED], // the autoscaler: SFU pods and their deletion costs
     ];
     const no = [
       ['update', 'deployments.apps', '-n', WATCHED], ['get', 'deployments.apps', '-n', WATCHED], ['get', 'configmaps', '-n', WATCHED],
       ['update', 'secrets', '-n', WATCHED], ['delete', 'meetingclusters.meet.sovereign.io', '-n', WATCHED],
-      ['patch', 'meetingclusters.meet.sovereign.io', '-n', WATCHED], ['list', 'pods', '-n', WATCHED], ['create', 'pods', '-n', WATCHED],
+      ['patch', 'meetingclusters.meet.sovereign.io', '-n', WATCHED], ['get', 'pods', '-n', WATCHED], ['create', 'pods', '-n', WATCHED], ['delete', 'pods', '-n', WATCHED],
       ['list', 'nodes'], ['get', 'namespaces'], ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', WATCHED],
       ['update', 'leases.coordination.k8s.io/some-other-lease', '-n', SYSTEM_NS], ['create', 'leases.coordination.k8s.io', '-n', 'kube-system'],
       ['list', 'customresourcedefinitions.apiextensions.k8s.io'], ['*', '*', '--all-namespaces'],
