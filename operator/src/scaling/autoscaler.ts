@@ -98,8 +98,10 @@ export class Autoscaler {
 
     const flat = candidates.flatMap((c) => c.pods.map((pod) => ({ c, pod })));
     const loads = await mapLimited(flat, SCRAPE_CONCURRENCY, ({ c, pod }) => this.load(c.mc, pod, now));
+    // flat holds each candidate's pods contiguously, in candidate order: slice them back out.
+    let offset = 0;
     const decisions = candidates.map((c) => {
-      const pods = loads.filter((_, i) => flat[i]!.c === c);
+      const pods = loads.slice(offset, (offset += c.pods.length));
       const decision = decide({ policy: c.mc.spec.autoscaling, current: c.current, pods, state: this.states.get(c.key), now });
       this.states.set(c.key, decision.state);
       return { c, pods, decision };
@@ -125,12 +127,6 @@ export class Autoscaler {
 
   /** Clusters in participants mode with an SFU Deployment, and their scrapable SFU pods. */
   private candidates(): Candidate[] {
-    const podsByCluster = new Map<string, KubeObject[]>();
-    for (const p of this.o.pods.list(scrapable)) {
-      if (p.metadata.labels?.[LABEL_COMPONENT] !== 'sfu') continue;
-      const key = objectKey(p.metadata.namespace, p.metadata.labels?.[LABEL_INSTANCE] ?? '');
-      podsByCluster.set(key, [...(podsByCluster.get(key) ?? []), p]);
-    }
     const out: Candidate[] = [];
     const uids = new Set<string>();
     for (const live of this.o.clusters.list()) {
@@ -141,7 +137,9 @@ export class Autoscaler {
       const deployment = this.o.deployments.get(mc.metadata.namespace, objectName(mc, 'sfu'));
       if (!deployment) continue;
       const key = objectKey(mc.metadata.namespace, mc.metadata.name);
-      out.push({ key, mc, current: deployment.spec?.replicas ?? 1, pods: podsByCluster.get(key) ?? [] });
+      // The label index finds this cluster's pods without scanning every SFU pod of the fleet.
+      const pods = this.o.pods.listByLabel(mc.metadata.namespace, LABEL_INSTANCE, mc.metadata.name).filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === 'sfu' && scrapable(p));
+      out.push({ key, mc, current: deployment.spec?.replicas ?? 1, pods });
     }
     for (const uid of this.specs.keys()) if (!uids.has(uid)) this.specs.delete(uid);
     return out;
