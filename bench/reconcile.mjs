@@ -10,8 +10,9 @@
 // resync storm (--resync-seconds 5: every key reconciled again and again, nothing written).
 // Converging runs with the default resync period (as in production); the floor applies the
 // MeetingClusters (paused) and then the children exactly as the operator applies them.
-// The operator runs with the image's environment (Dockerfile ENV, e.g. NODE_OPTIONS);
-// OPERATOR_NODE_OPTIONS overrides NODE_OPTIONS, OPERATOR_CPU_PROF=DIR writes CPU profiles there.
+// The operator runs as the image runs it: the ENTRYPOINT's node flags and the Dockerfile's ENV
+// (NODE_OPTIONS, ...). OPERATOR_NODE_FLAGS replaces the former, OPERATOR_NODE_OPTIONS overrides
+// NODE_OPTIONS; OPERATOR_CPU_PROF=DIR writes CPU profiles there; BENCH_KEEP=1 keeps the control plane's state.
 // Usage: node bench/reconcile.mjs [--ks 1,10,100] [--rss 1000] [--manual-max 100]   (after make build)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
@@ -162,14 +163,22 @@ function imageEnv() {
   }
   return env;
 }
+/** The node flags of the image's ENTRYPOINT (exec form: ["node", flags..., "dist/cli/bin.js"]). */
+function imageNodeFlags() {
+  const entrypoint = JSON.parse([...readFileSync(`${root}Dockerfile`, 'utf8').matchAll(/^ENTRYPOINT\s+(.+)$/gm)].pop()?.[1] ?? '[]');
+  if (entrypoint[0] !== 'node' || entrypoint.at(-1) !== 'dist/cli/bin.js') throw new Error(`unexpected ENTRYPOINT ${JSON.stringify(entrypoint)}`);
+  return entrypoint.slice(1, -1);
+}
 const IMAGE_ENV = imageEnv();
 if (process.env.OPERATOR_NODE_OPTIONS !== undefined) IMAGE_ENV.NODE_OPTIONS = process.env.OPERATOR_NODE_OPTIONS;
 if (process.env.OPERATOR_CPU_PROF) IMAGE_ENV.NODE_OPTIONS = `${IMAGE_ENV.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${process.env.OPERATOR_CPU_PROF}`;
-log('operator environment (from the Dockerfile):', JSON.stringify(IMAGE_ENV));
+// OPERATOR_NODE_FLAGS (space-separated) replaces the ENTRYPOINT's flags, e.g. '' for none.
+const IMAGE_NODE_FLAGS = process.env.OPERATOR_NODE_FLAGS !== undefined ? process.env.OPERATOR_NODE_FLAGS.split(' ').filter(Boolean) : imageNodeFlags();
+log('operator runs as the image runs it:', JSON.stringify({ nodeFlags: IMAGE_NODE_FLAGS, env: IMAGE_ENV }));
 
 function startOperator(identity, resyncSeconds = 5) {
   const resync = resyncSeconds ? ['--resync-seconds', String(resyncSeconds)] : [];
-  const p = spawn(process.execPath, [`${root}dist/cli/bin.js`, 'run', '--kubeconfig', kubeconfig, '--listen', `127.0.0.1:${port}`, '--no-leader-elect', '--identity', identity, '--concurrency', String(CONCURRENCY), ...resync], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn', ...IMAGE_ENV } });
+  const p = spawn(process.execPath, [...IMAGE_NODE_FLAGS, `${root}dist/cli/bin.js`, 'run', '--kubeconfig', kubeconfig, '--listen', `127.0.0.1:${port}`, '--no-leader-elect', '--identity', identity, '--concurrency', String(CONCURRENCY), ...resync], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn', ...IMAGE_ENV } });
   p.stdout.resume();
   children.add(p);
   p.once('exit', (code) => {
@@ -300,12 +309,6 @@ async function floorRun(k, prefix) {
     return m;
   });
   const rendered = clusters.map((m) => renderCluster(validateMeetingCluster(m).cluster, generateSecrets()));
-  // Experiment: an operator watching (every MeetingCluster here is paused: it writes nothing).
-  let watcher;
-  if (process.env.BENCH_FLOOR_WATCHED) {
-    watcher = startOperator(`${prefix}-watcher`, 0);
-    for (let ok = false; !ok; await sleep(100)) ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-  }
   const t0 = performance.now();
   const applied = await applyAll(clusters, 'bench-floor');
   const objects = applied.flatMap((mc, i) =>
@@ -313,11 +316,6 @@ async function floorRun(k, prefix) {
   );
   await applyAll(objects, 'bench-floor');
   const seconds = (performance.now() - t0) / 1000;
-  if (watcher) {
-    watcher.stopping = true;
-    watcher.kill('SIGTERM');
-    await new Promise((r) => watcher.once('exit', r));
-  }
   return { seconds, writes: objects.length + clusters.length, children: objects.length };
 }
 

@@ -97,17 +97,33 @@ describe('ChildProcessCredentials', () => {
     expect(plugin.runs()).toBe(3);
   }, 60_000);
 
-  it('re-reads a rotating token file itself, without running the child again', async () => {
-    const tokenFile = join(dir, 'token');
-    writeFileSync(tokenFile, 'first\n');
+  it('re-reads rotating token, CA and certificate files itself, without running the child again', async () => {
+    const file = (name: string, content: string) => {
+      const p = join(dir, name);
+      writeFileSync(p, content);
+      return p;
+    };
+    const tokenFile = file('token', 'first\n');
+    const ca = file('ca.crt', 'CA-1');
+    const cert = file('client.crt', 'CERT-1');
+    const key = file('client.key', 'KEY-1');
     let t = Date.now();
-    const c = new ChildProcessCredentials(kubeconfig('tokenfile', { 'auth-provider': { name: 'tokenFile', config: { tokenFile } } }), {}, () => t);
-    expect((await options(c)).headers.Authorization).toBe('Bearer first');
+    const c = new ChildProcessCredentials(
+      kubeconfig('files', { 'auth-provider': { name: 'tokenFile', config: { tokenFile } }, 'client-certificate': cert, 'client-key': key }, { 'certificate-authority': ca }),
+      {},
+      () => t,
+    );
+    const first = await options(c);
+    expect([first.headers.Authorization, String(first.ca), String(first.cert), String(first.key)]).toEqual(['Bearer first', 'CA-1', 'CERT-1', 'KEY-1']);
     writeFileSync(tokenFile, 'second');
+    writeFileSync(ca, 'CA-2');
+    writeFileSync(cert, 'CERT-2');
+    writeFileSync(key, 'KEY-2');
     t += 30_000;
     expect((await options(c)).headers.Authorization).toBe('Bearer first');
     t += 31_000;
-    expect((await options(c)).headers.Authorization).toBe('Bearer second');
+    const later = await options(c);
+    expect([later.headers.Authorization, String(later.ca), String(later.cert), String(later.key)]).toEqual(['Bearer second', 'CA-2', 'CERT-2', 'KEY-2']);
     expect(c.resolutions).toBe(1);
   }, 30_000);
 

@@ -4,7 +4,8 @@
 // RSS on Node 24, for a few hundred lines of kubeconfig logic). So a short-lived child process
 // (kubeconfig-child.ts) resolves the credentials and hands them over as JSON; it runs again only when
 // they are about to expire (exec plugin expiry, JWT `exp`) or when invalidate() says the server
-// refused them. A rotating service-account token file is re-read here, as client-node would.
+// refused them. Material that lives in files (the rotating in-cluster service-account token, CA and
+// client certificate files) is re-read here every minute, as client-node would.
 import { execFile, execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type https from 'node:https';
@@ -18,7 +19,7 @@ export interface CredentialSource {
 }
 
 /** What the child prints (Buffers as base64). */
-interface Resolved {
+export interface Resolved {
   server: string;
   ca?: string;
   cert?: string;
@@ -27,8 +28,16 @@ interface Resolved {
   auth?: string;
   rejectUnauthorized?: boolean;
   servername?: string;
-  tokenFile?: string;
+  /** Files the material above came from, to be re-read as they rotate. */
+  files?: MaterialFiles;
   expiresAt?: number;
+}
+
+export interface MaterialFiles {
+  token?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
 
 export interface CredentialTiming {
@@ -36,15 +45,15 @@ export interface CredentialTiming {
   refreshMarginMs: number;
   /** Never run the child more often than this. */
   minResolveIntervalMs: number;
-  /** The child gave credentials that are already (nearly) expired: ask again only this often. */
+  /** The child gave credentials that had already expired: ask again only this often. */
   staleRetryMs: number;
-  /** Re-read a token file older than this (client-node and client-go: 60 s). */
-  tokenFileMaxAgeMs: number;
+  /** Re-read token, CA and certificate files older than this (client-node and client-go: 60 s). */
+  fileMaxAgeMs: number;
   /** Time the child may take (exec plugins of cloud CLIs can be slow). */
   childTimeoutMs: number;
 }
 
-const DEFAULT_TIMING: CredentialTiming = { refreshMarginMs: 90_000, minResolveIntervalMs: 60_000, staleRetryMs: 10 * 60_000, tokenFileMaxAgeMs: 60_000, childTimeoutMs: 60_000 };
+const DEFAULT_TIMING: CredentialTiming = { refreshMarginMs: 90_000, minResolveIntervalMs: 60_000, staleRetryMs: 10 * 60_000, fileMaxAgeMs: 60_000, childTimeoutMs: 60_000 };
 
 // Next to this module: dist/kube/kubeconfig-child.js, or the .ts source when run by vitest.
 const CHILD = fileURLToPath(new URL(`./kubeconfig-child${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -81,7 +90,7 @@ export class ChildProcessCredentials implements CredentialSource {
   resolutions = 1;
   private pending?: Promise<void>;
   private invalidated = false;
-  private token?: { value: string; readAt: number };
+  private fromFiles?: { readAt: number; token?: string; ca?: Buffer; cert?: Buffer; key?: Buffer };
   private readonly timing: CredentialTiming;
 
   /** Resolves synchronously once (the server URL is needed at construction), then asynchronously. */
@@ -108,15 +117,17 @@ export class ChildProcessCredentials implements CredentialSource {
   /** The server refused the credentials (401): resolve them again before the next request. */
   invalidate(): void {
     this.invalidated = true;
-    this.token = undefined;
+    this.fromFiles = undefined;
   }
 
   async applyToHTTPSOptions(opts: https.RequestOptions): Promise<void> {
     if (this.due()) await (this.pending ??= this.resolve().finally(() => (this.pending = undefined)));
     const headers = (opts.headers ??= {}) as Record<string, string>;
     Object.assign(headers, this.r.headers);
-    if (this.r.tokenFile) headers.Authorization = `Bearer ${await this.fileToken(this.r.tokenFile)}`;
     Object.assign(opts, this.tls);
+    const files = await this.fileMaterial();
+    if (files?.token) headers.Authorization = `Bearer ${files.token}`;
+    for (const k of ['ca', 'cert', 'key'] as const) if (files?.[k]) opts[k] = files[k];
     if (this.r.auth) opts.auth = this.r.auth;
     if (this.r.rejectUnauthorized !== undefined) opts.rejectUnauthorized = this.r.rejectUnauthorized;
     if (this.r.servername) (opts as { servername?: string }).servername = this.r.servername;
@@ -124,7 +135,8 @@ export class ChildProcessCredentials implements CredentialSource {
 
   /** When the current credentials stop being good: the earliest expiry known, if any. */
   get expiresAt(): number | undefined {
-    const jwt = this.r.tokenFile ? undefined : jwtExpiry(this.r.headers.Authorization);
+    // A token file's token is re-read, not re-resolved.
+    const jwt = this.r.files?.token ? undefined : jwtExpiry(this.r.headers.Authorization);
     const all = [this.r.expiresAt, jwt].filter((t): t is number => t !== undefined);
     return all.length ? Math.min(...all) : undefined;
   }
@@ -150,6 +162,7 @@ export class ChildProcessCredentials implements CredentialSource {
     this.r = this.accept(parse(out));
     this.resolvedAt = this.now();
     this.invalidated = false;
+    this.fromFiles = undefined;
   }
 
   private accept(r: Resolved): Resolved {
@@ -158,10 +171,14 @@ export class ChildProcessCredentials implements CredentialSource {
     return r;
   }
 
-  private async fileToken(path: string): Promise<string> {
-    if (!this.token || this.now() - this.token.readAt > this.timing.tokenFileMaxAgeMs) {
-      this.token = { value: (await readFile(path, 'utf8')).trim(), readAt: this.now() };
+  private async fileMaterial(): Promise<ChildProcessCredentials['fromFiles']> {
+    const f = this.r.files;
+    if (!f || !(f.token || f.ca || f.cert || f.key)) return undefined;
+    if (!this.fromFiles || this.now() - this.fromFiles.readAt > this.timing.fileMaxAgeMs) {
+      const read = (path?: string) => (path ? readFile(path) : Promise.resolve(undefined));
+      const [token, ca, cert, key] = await Promise.all([read(f.token), read(f.ca), read(f.cert), read(f.key)]);
+      this.fromFiles = { readAt: this.now(), token: token?.toString('utf8').trim(), ca, cert, key };
     }
-    return this.token.value;
+    return this.fromFiles;
   }
 }

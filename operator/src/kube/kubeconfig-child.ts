@@ -3,21 +3,9 @@
 // prints the result as one JSON line. Importing client-node costs the importing process ~80 MB of
 // RSS for its generated API; that cost ends with this process instead of living in the operator.
 // Runs as plain JavaScript or, under vitest, as TypeScript with Node's type stripping: erasable
-// syntax only, and no relative imports.
+// syntax only, and no relative import but for types.
 import { KubeConfig } from '@kubernetes/client-node';
-
-type Resolved = {
-  server: string;
-  ca?: string;
-  cert?: string;
-  key?: string;
-  headers: Record<string, string>;
-  auth?: string;
-  rejectUnauthorized?: boolean;
-  servername?: string;
-  tokenFile?: string;
-  expiresAt?: number;
-};
+import type { MaterialFiles, Resolved } from './credentials.js';
 
 const b64 = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : Buffer.from(v as string | Buffer).toString('base64'));
 
@@ -29,7 +17,7 @@ async function resolve(file: string | undefined): Promise<Resolved> {
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const opts: Record<string, any> = { headers: {} };
   await kc.applyToHTTPSOptions(opts);
-  const user = kc.getCurrentUser() as { authProvider?: { config?: { tokenFile?: string } } } | null;
+  const user = kc.getCurrentUser() as { authProvider?: { config?: { tokenFile?: string } }; certFile?: string; keyFile?: string; exec?: unknown } | null;
   // An exec plugin's credential says when it expires; client-node keeps it cached until then.
   let expiresAt: number | undefined;
   for (const a of (kc as unknown as { authenticators?: { tokenCache?: Record<string, any> }[] }).authenticators ?? []) {
@@ -38,6 +26,13 @@ async function resolve(file: string | undefined): Promise<Resolved> {
       if (Number.isFinite(t)) expiresAt = Math.min(expiresAt ?? t, t);
     }
   }
+  // In-cluster the service-account token rotates; CA and client certificates may too: the parent
+  // re-reads these files itself. (An exec plugin's certificate is not a file's.)
+  const files: MaterialFiles = {
+    token: user?.authProvider?.config?.tokenFile,
+    ca: cluster.caFile || undefined,
+    ...(user?.exec ? {} : { cert: user?.certFile || undefined, key: user?.keyFile || undefined }),
+  };
   return {
     server: cluster.server,
     ca: b64(opts.ca),
@@ -47,8 +42,7 @@ async function resolve(file: string | undefined): Promise<Resolved> {
     auth: opts.auth,
     rejectUnauthorized: opts.rejectUnauthorized,
     servername: opts.servername,
-    // In-cluster: the service-account token file rotates; the parent re-reads it itself.
-    tokenFile: user?.authProvider?.config?.tokenFile,
+    files,
     expiresAt,
   };
 }
