@@ -13,7 +13,10 @@
 // The operator runs as the image runs it: the ENTRYPOINT's node flags and the Dockerfile's ENV
 // (NODE_OPTIONS, ...). OPERATOR_NODE_FLAGS replaces the former, OPERATOR_NODE_OPTIONS overrides
 // NODE_OPTIONS; OPERATOR_CPU_PROF=DIR writes CPU profiles there; BENCH_KEEP=1 keeps the control plane's state.
-// Usage: node bench/reconcile.mjs [--ks 1,10,100] [--rss 1000] [--manual-max 100]   (after make build)
+// --repeat N runs operator and floor N times each per K, every pair on a fresh control plane and
+// alternating which of the two goes first, and reports the median ratio (and every ratio): on a
+// 2-core machine one pair can be off by a third either way.
+// Usage: node bench/reconcile.mjs [--ks 1,10,100] [--rss 1000] [--manual-max 100] [--repeat 1]   (after make build)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +30,9 @@ const { validateMeetingCluster } = await import(`${root}dist/api/validate.js`);
 const { renderCluster } = await import(`${root}dist/render/index.js`);
 const { generateSecrets } = await import(`${root}dist/controller/generate-secrets.js`);
 const { prepareChild } = await import(`${root}dist/controller/diff.js`);
+const { Reflector } = await import(`${root}dist/kube/reflector.js`);
+const { MEETING_CLUSTER } = await import(`${root}dist/kube/resources.js`);
+const { silentLogger } = await import(`${root}dist/log.js`);
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,6 +41,7 @@ const arg = (name, dflt) => {
 const KS = arg('ks', '1,10,100').split(',').map(Number);
 const RSS_K = Number(arg('rss', '1000'));
 const MANUAL_MAX = Number(arg('manual-max', '100'));
+const REPEAT = Math.max(1, Number(arg('repeat', '1')));
 const CONCURRENCY = 4;
 
 const bin = execFileSync('bash', [`${root}hack/build-k8s.sh`, '--print-dir'], { encoding: 'utf8' }).trim();
@@ -43,7 +50,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // One control plane for the K runs (operator, floor and manual side by side); the RSS run gets a
 // fresh one, so that its operator caches the light clusters alone, not what the K runs left behind.
-let state, kubeconfig, auditLog, http;
+let state, kubeconfig, auditLog, http, clusterCache;
 function startControlPlane() {
   state = mkdtempSync(join(tmpdir(), 'meet-bench-cp-'));
   log('starting a control plane in', state);
@@ -54,8 +61,14 @@ function startControlPlane() {
   http = KubeHttp.fromKubeconfig(kubeconfig, 'meet-bench/1');
   kubectl(['apply', '--server-side', '-f', `${root}crds/`, '-f', `${root}hack/dev-storage.yaml`]);
   kubectl(['wait', '--for=condition=Established', 'crd/meetingclusters.meet.sovereign.io', '--timeout=60s']);
+  // The bench follows MeetingCluster status through one watch (the operator's own reflector), not by
+  // listing every MeetingCluster ten times a second: that would load the API server during the
+  // operator's runs only, and more so with every run's clusters left in place.
+  clusterCache = new Reflector({ http, type: MEETING_CLUSTER, log: silentLogger });
+  clusterCache.start();
 }
 function stopControlPlane() {
+  clusterCache?.stop();
   http?.close();
   // BENCH_KEEP=1 keeps the state directory (audit log, component logs) for a closer look.
   if (state) spawnSync('bash', [`${root}hack/controlplane-down.sh`, ...(process.env.BENCH_KEEP ? [] : ['--clean']), state], { stdio: 'ignore' });
@@ -75,6 +88,7 @@ function cleanup() {
 }
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
 
 const base = parse(readFileSync(`${root}examples/interieur-outscale-cloudgouv.yaml`, 'utf8'));
 /** A full ministry (15 objects); `light` keeps 5 (external TURN and Redis) for the 1000-cluster RSS run. */
@@ -97,7 +111,7 @@ function createNamespaces(names) {
 /** Write requests in the bench's namespaces, read from the audit log incrementally (the log grows
  * to hundreds of MB with 1000 clusters: rereading it every second would compete with the operator). */
 let audit;
-const BENCH_NS = /^(op|fl|mn|rss)\d*-/;
+const BENCH_NS = /^(op|fl|mn|rss)[\dr]*-/;
 function auditWrites() {
   const fd = openSync(auditLog, 'r');
   try {
@@ -147,6 +161,30 @@ async function quiesce(quietMs = 5000, maxMs = 180_000) {
   }
 }
 
+/** CPU seconds used so far by each control-plane component (and `extra` processes), from /proc. */
+function cpuSeconds(extra = {}) {
+  const out = {};
+  const procs = [...readFileSync(join(state, 'pids'), 'utf8').trim().split('\n').map((l) => l.split(' ')), ...Object.entries(extra)];
+  for (const [name, pid] of procs) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      // utime and stime: fields 14 and 15 of stat, 12 and 13 after the command name.
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}
+const cpuSince = (before, after) =>
+  Object.entries(after).map(([n, v]) => [n, v - (before[n] ?? 0)]).filter(([, v]) => v >= 0.5).sort((a, b) => b[1] - a[1]).map(([n, v]) => `${n} ${v.toFixed(1)}`).join(', ');
+/** Writes in namespaces `${nsPrefix}-*` by user agent (program name), for the log. */
+function writesByAgent(nsPrefix, from = 0) {
+  const n = {};
+  for (const w of auditWrites().slice(from)) if (w.ns.startsWith(`${nsPrefix}-`)) n[w.ua.split('/')[0]] = (n[w.ua.split('/')[0]] ?? 0) + 1;
+  return JSON.stringify(n);
+}
+
 function memMiB(pid, field = 'VmRSS') {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -194,15 +232,26 @@ function startOperator(identity, resyncSeconds = 5) {
 /** The MeetingClusters in `namespaces` that have a status for their generation (and `also`). */
 async function countClusters(namespaces, also = () => true) {
   const want = new Set(namespaces);
-  const list = await http.request('GET', '/apis/meet.sovereign.io/v1alpha1/meetingclusters').catch(() => ({ items: [] }));
-  return list.items.filter((mc) => want.has(mc.metadata.namespace) && mc.status?.observedGeneration === mc.metadata.generation && also(mc)).length;
+  await clusterCache.synced;
+  return clusterCache.list().filter((mc) => want.has(mc.metadata.namespace) && mc.status?.observedGeneration === mc.metadata.generation && also(mc)).length;
 }
 const condition = (mc, type) => mc.status?.conditions?.find((c) => c.type === type)?.status;
 
 /** Polls until every MeetingCluster in the namespaces has a status for its generation. */
 async function converged(namespaces, timeoutMs = 30 * 60_000) {
-  for (const end = Date.now() + timeoutMs; Date.now() < end; await sleep(100)) {
-    if ((await countClusters(namespaces)) === namespaces.length) return;
+  const t0 = Date.now();
+  const progress = [];
+  for (let lastAt = 0, end = Date.now() + timeoutMs; Date.now() < end; await sleep(100)) {
+    const n = await countClusters(namespaces);
+    // Long runs show progress (and where the time goes: a slow tail, or a steady pace).
+    if (Date.now() - lastAt >= 2000) {
+      progress.push(`${((Date.now() - t0) / 1000).toFixed(0)}s:${n}`);
+      lastAt = Date.now();
+    }
+    if (n === namespaces.length) {
+      if (namespaces.length >= 50) log(`  converged over time: ${progress.join(' ')}`);
+      return;
+    }
   }
   throw new Error('did not converge');
 }
@@ -210,6 +259,8 @@ async function converged(namespaces, timeoutMs = 30 * 60_000) {
 const metricsText = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 const metric = (text, re) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
 const reconciles = (text) => metric(text, /^\S*reconcile_total\{[^}]*\}\s+(\S+)$/gm);
+const queueDepth = (text) => metric(text, /^\S*queue_depth\s+(\S+)$/gm);
+const reconcileErrors = (text) => metric(text, /^\S*reconcile_total\{[^}]*result="error"[^}]*\}\s+(\S+)$/gm);
 const heapMiB = (text) => metric(text, /^\S*heap_size_used_bytes\s+(\S+)$/gm) / 2 ** 20;
 
 async function operatorRun(k, prefix, light = false) {
@@ -229,16 +280,20 @@ async function operatorRun(k, prefix, light = false) {
   // Converging runs with the default resync period, as in production: a resync every few seconds
   // would re-reconcile the clusters already done, in the way of those not done yet.
   let op = startOperator(identity, 0);
-  // Measure reconciling, not process start-up: wait until the operator reports ready.
+  // Measure reconciling, not process start-up: wait until the operator reports ready and has gone
+  // through the clusters earlier runs left (a restart reconciles every one of them once).
   await waitReady();
-  await sleep(500);
+  for (let idleFor = 0; idleFor < 1000; await sleep(100)) idleFor = queueDepth(await metricsText()) === 0 ? idleFor + 100 : 0;
   // Applied like the floor applies children (server-side apply, same concurrency), so that the clock
   // does not include starting kubectl.
   const clusters = namespaces.map((ns) => ministry(ns, light));
+  const cpu0 = cpuSeconds({ operator: op.pid });
+  const audit0 = auditWrites().length;
   const t0 = performance.now();
   await applyAll(clusters, 'bench-user');
   await converged(namespaces);
   const seconds = (performance.now() - t0) / 1000;
+  log(`operator converged ${k} in ${seconds.toFixed(1)} s (${reconciles(await metricsText())} reconciles, ${reconcileErrors(await metricsText())} failed); CPU-s meanwhile: ${cpuSince(cpu0, cpuSeconds({ operator: op.pid }))}; writes by agent: ${writesByAgent(prefix, audit0)}`);
   const atConverged = writesBy(agent, prefix);
 
   // Settling: the workload controllers report status and the operator follows. Settled = every
@@ -309,6 +364,8 @@ async function floorRun(k, prefix) {
     return m;
   });
   const rendered = clusters.map((m) => renderCluster(validateMeetingCluster(m).cluster, generateSecrets()));
+  const cpu0 = cpuSeconds({ bench: process.pid });
+  const audit0 = auditWrites().length;
   const t0 = performance.now();
   const applied = await applyAll(clusters, 'bench-floor');
   const objects = applied.flatMap((mc, i) =>
@@ -316,6 +373,7 @@ async function floorRun(k, prefix) {
   );
   await applyAll(objects, 'bench-floor');
   const seconds = (performance.now() - t0) / 1000;
+  log(`floor applied ${k} in ${seconds.toFixed(1)} s; CPU-s meanwhile: ${cpuSince(cpu0, cpuSeconds({ bench: process.pid }))}; writes by agent: ${writesByAgent(prefix, audit0)}`);
   return { seconds, writes: objects.length + clusters.length, children: objects.length };
 }
 
@@ -339,11 +397,34 @@ async function manualRun(k, prefix) {
 
 const rows = [];
 if (KS.some((k) => k > 0)) startControlPlane();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 for (const k of KS.filter((k) => k > 0)) {
-  log(`K=${k}: operator`);
-  const op = await operatorRun(k, `op${k}`);
-  log(`K=${k}: floor (bare server-side apply, ${CONCURRENCY} workers)`);
-  const fl = await floorRun(k, `fl${k}`);
+  const ops = [];
+  const floors = [];
+  for (let r = 0; r < REPEAT; r++) {
+    const tag = REPEAT > 1 ? `r${r}` : '';
+    const runOperator = async () => {
+      log(`K=${k}${REPEAT > 1 ? ` run ${r + 1}/${REPEAT}` : ''}: operator`);
+      ops.push(await operatorRun(k, `op${k}${tag}`));
+    };
+    const runFloor = async () => {
+      log(`K=${k}${REPEAT > 1 ? ` run ${r + 1}/${REPEAT}` : ''}: floor (bare server-side apply, ${CONCURRENCY} workers)`);
+      floors.push(await floorRun(k, `fl${k}${tag}`));
+    };
+    // Each pair on a fresh control plane (the API server slows down as runs pile up objects in it),
+    // alternating which side goes first.
+    if (r > 0) {
+      stopControlPlane();
+      startControlPlane();
+    }
+    if (r % 2 === 0) await runOperator().then(runFloor);
+    else await runFloor().then(runOperator);
+  }
+  const ratios = ops.map((o, i) => o.seconds / floors[i].seconds);
+  // The run whose ratio is the median stands for the K; the others show the spread.
+  const mid = ratios.indexOf(median(ratios));
+  const op = ops[mid];
+  const fl = floors[mid];
   let manual;
   if (k <= MANUAL_MAX) {
     log(`K=${k}: manual (render + kubectl apply per ministry)`);
@@ -354,6 +435,7 @@ for (const k of KS.filter((k) => k > 0)) {
     'operator s': op.seconds.toFixed(2),
     'floor s': fl.seconds.toFixed(2),
     'vs floor': (op.seconds / fl.seconds).toFixed(2) + 'x',
+    ...(REPEAT > 1 ? { 'vs floor, every run': ratios.map((x) => x.toFixed(2)).join(' ') } : {}),
     'manual s': manual ? manual.seconds.toFixed(2) : '-',
     'vs manual': manual ? (op.seconds / manual.seconds).toFixed(2) + 'x' : '-',
     'writes/cluster': (op.writes.total / k).toFixed(1),
@@ -387,3 +469,4 @@ if (RSS_K > 0) {
     ].join('\n'),
   );
 }
+process.exit(0); // the MeetingCluster watch would keep the process alive; 'exit' stops the control plane

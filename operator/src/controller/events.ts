@@ -1,6 +1,9 @@
 // Kubernetes Events on the MeetingCluster, for what a person must see in `kubectl describe mc`.
 // The same event for the same object is not repeated within a window, so a level-triggered loop
 // that meets the same problem on every resync does not flood etcd (nor break "no-op writes nothing").
+// Like client-go's broadcaster, recording does not wait for the API server: events are sent in the
+// background, in order, one at a time, so a reconcile never waits on its own announcement. A backlog
+// beyond `maxBacklog` (an API server too slow for a storm of events) drops the newest, with a warning.
 import { randomBytes } from 'node:crypto';
 import type { KubeHttp } from '../kube/http.js';
 import type { Logger } from '../log.js';
@@ -11,15 +14,20 @@ export type EventType = 'Normal' | 'Warning';
 
 export class EventRecorder {
   private readonly recent = new Map<string, number>();
+  private readonly backlog: object[] = [];
+  private sending?: Promise<void>;
+  private dropped = 0;
 
   constructor(
     private readonly http: KubeHttp,
     private readonly log: Logger,
     private readonly component = 'meet-operator',
     private readonly windowMs = 10 * 60_000,
+    private readonly maxBacklog = 1000,
   ) {}
 
-  async record(mc: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+  /** Queues the event (unless the same one was recorded within the window); returns at once. */
+  record(mc: KubeObject, type: EventType, reason: string, message: string): void {
     const key = `${mc.metadata.uid}\0${reason}\0${message}`;
     const now = Date.now();
     const last = this.recent.get(key);
@@ -50,11 +58,29 @@ export class EventRecorder {
       lastTimestamp: ts,
       count: 1,
     };
-    try {
-      await this.http.request('POST', resourcePath(EVENT, ns), { body: event });
-    } catch (e) {
-      // Events are best effort: never fail a reconcile for one.
-      this.log.warn('could not record event', { reason, error: (e as Error).message });
+    if (this.backlog.length >= this.maxBacklog) {
+      if (this.dropped++ === 0) this.log.warn('event backlog full; dropping events', { backlog: this.backlog.length });
+      return;
     }
+    this.backlog.push(event);
+    this.sending ??= this.send().finally(() => (this.sending = undefined));
+  }
+
+  /** Resolves once every queued event has been sent (or failed). */
+  async flush(): Promise<void> {
+    while (this.sending) await this.sending;
+  }
+
+  private async send(): Promise<void> {
+    for (let event; (event = this.backlog.shift()); ) {
+      try {
+        await this.http.request('POST', resourcePath(EVENT, (event as { metadata: { namespace: string } }).metadata.namespace), { body: event });
+      } catch (e) {
+        // Events are best effort: never fail a reconcile for one.
+        this.log.warn('could not record event', { reason: (event as { reason: string }).reason, error: (e as Error).message });
+      }
+    }
+    if (this.dropped) this.log.warn('events dropped while the backlog was full', { dropped: this.dropped });
+    this.dropped = 0;
   }
 }

@@ -13,8 +13,9 @@ import { LABEL_CLUSTER, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY } from '..
 import { Autoscaler } from '../scaling/autoscaler.js';
 import { EventRecorder } from './events.js';
 import { OperatorMetrics } from './metrics.js';
-import { WorkQueue } from './queue.js';
+import { PRIORITY_HIGH, PRIORITY_LOW, WorkQueue } from './queue.js';
 import { Reconciler, type Caches } from './reconciler.js';
+import { childEventPriority, clusterEventPriority } from './triggers.js';
 
 export interface ManagerOptions {
   kubeconfig?: string;
@@ -51,6 +52,7 @@ export class Manager {
   readonly identity: string;
   private readonly caches: Caches;
   private readonly reconciler: Reconciler;
+  private readonly events: EventRecorder;
   readonly autoscaler: Autoscaler;
   private readonly elector?: LeaderElector;
   private server?: Server;
@@ -66,7 +68,7 @@ export class Manager {
     this.http = KubeHttp.fromKubeconfig(o.kubeconfig, `meet-operator/0.1.0 (${this.identity})`);
     this.http.onWrite((verb, _path, code) => this.metrics.apiWrites.inc({ verb, code: String(code) }));
     const common = { http: this.http, namespaces: o.namespaces, log: o.log, relistMs: o.relistSeconds * 1000 };
-    const clusters = new Informer({ ...common, type: MEETING_CLUSTER, onEvent: (t, obj) => this.onCluster(t, obj) });
+    const clusters = new Informer({ ...common, type: MEETING_CLUSTER, onEvent: (t, obj, old) => this.onCluster(t, obj, old) });
     const children = new Map(
       CHILD_TYPES.map((type) => [
         type.kind,
@@ -75,7 +77,7 @@ export class Manager {
           type,
           labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
           optional: OPTIONAL_KINDS.has(type.kind),
-          onEvent: (_t, obj) => this.onChild(obj),
+          onEvent: (t, obj, old) => this.onChild(t, obj, old),
         }),
       ]),
     );
@@ -91,14 +93,14 @@ export class Manager {
       scrapeTimeoutMs: (o.scrapeTimeoutSeconds ?? 3) * 1000,
       ...(o.maxTotalSfuNodes ? { maxTotalSfuNodes: o.maxTotalSfuNodes } : {}),
       log: o.log.child({ component: 'autoscaler' }),
-      onChange: (key) => this.queue.add(key),
+      onChange: (key) => this.queue.add(key, PRIORITY_HIGH),
       onScrapeError: () => this.metrics.scrapeErrors.inc(),
     });
-    const events = new EventRecorder(this.http, o.log);
+    this.events = new EventRecorder(this.http, o.log);
     this.reconciler = new Reconciler({
       http: this.http,
       caches: this.caches,
-      events,
+      events: this.events,
       log: o.log,
       scaling: { outcome: (key) => this.autoscaler.outcome(key), ...(o.maxTotalSfuNodes ? { maxTotalSfuNodes: o.maxTotalSfuNodes } : {}) },
     });
@@ -115,14 +117,16 @@ export class Manager {
     }
   }
 
-  private onCluster(_t: EventType, obj: KubeObject): void {
-    this.queue.add(objectKey(obj.metadata.namespace, obj.metadata.name));
+  private onCluster(t: EventType, obj: KubeObject, old?: KubeObject): void {
+    this.queue.add(objectKey(obj.metadata.namespace, obj.metadata.name), clusterEventPriority(t, obj, old));
     this.metrics.managedClusters.set(this.caches.clusters.size);
   }
 
-  private onChild(obj: KubeObject): void {
+  private onChild(t: EventType, obj: KubeObject, old?: KubeObject): void {
     const owner = obj.metadata.labels?.[LABEL_CLUSTER];
-    if (owner && obj.metadata.namespace) this.queue.add(objectKey(obj.metadata.namespace, owner));
+    if (!owner || !obj.metadata.namespace) return;
+    const priority = childEventPriority(t, obj, old);
+    if (priority !== undefined) this.queue.add(objectKey(obj.metadata.namespace, owner), priority);
   }
 
   /** Address the health/metrics server listens on (after start). */
@@ -144,7 +148,7 @@ export class Manager {
     this.ready = true;
     this.log.info('caches synced', { ms: Date.now() - t0, meetingclusters: this.caches.clusters.size, namespaces: this.o.namespaces.length ? this.o.namespaces : 'all' });
     this.resyncTimer = setInterval(() => {
-      for (const o of this.caches.clusters.list()) this.queue.add(objectKey(o.metadata.namespace, o.metadata.name));
+      for (const o of this.caches.clusters.list()) this.queue.add(objectKey(o.metadata.namespace, o.metadata.name), PRIORITY_LOW);
     }, this.o.resyncSeconds * 1000);
     this.resyncTimer.unref();
     if (this.elector) void this.elector.run();
@@ -214,7 +218,7 @@ export class Manager {
     clearInterval(this.resyncTimer);
     this.queue.shutdown();
     await this.autoscaler.stop();
-    await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await Promise.race([Promise.all(this.workers).then(() => this.events.flush()), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     await this.elector?.release();
     this.caches.clusters.stop();
     for (const i of this.caches.children.values()) i.stop();

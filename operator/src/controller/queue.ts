@@ -1,6 +1,16 @@
 // A work queue with controller-runtime's guarantees: one entry per key however often it is added
 // (dedup), never two workers on one key (a key added while processing is re-queued after), and a
 // per-key exponential backoff for keys whose reconcile failed.
+//
+// Keys also carry a priority, as in controller-runtime's priority queue: work someone asked for (a
+// new or edited MeetingCluster, an autoscaling decision, a retry) goes before the follow-ups of
+// children reporting status and periodic resyncs. Without it, a burst of status events from the
+// clusters just created sits in front of the clusters not yet created at all.
+
+/** Work a person or a decision asked for (new/edited MeetingCluster, scaling, retry). */
+export const PRIORITY_HIGH = 1;
+/** Follow-ups: children reporting status, resyncs, initial listing. */
+export const PRIORITY_LOW = 0;
 
 export interface QueueOptions {
   baseDelayMs?: number;
@@ -8,11 +18,13 @@ export interface QueueOptions {
 }
 
 export class WorkQueue {
-  private readonly queue: string[] = [];
-  private readonly queued = new Set<string>();
+  /** FIFO per priority; an entry whose priority was raised since is skipped (see `queued`). */
+  private readonly lanes = new Map<number, string[]>();
+  /** Queued keys and the priority they are queued at. */
+  private readonly queued = new Map<string, number>();
   private readonly processing = new Set<string>();
-  /** Keys added while being processed: re-queued when done. */
-  private readonly dirty = new Set<string>();
+  /** Keys added while being processed, with the highest priority asked: re-queued when done. */
+  private readonly dirty = new Map<string, number>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private waiters: (() => void)[] = [];
@@ -21,28 +33,32 @@ export class WorkQueue {
   constructor(private readonly o: QueueOptions = {}) {}
 
   get depth(): number {
-    return this.queue.length;
+    return this.queued.size;
   }
 
-  add(key: string): void {
+  add(key: string, priority = PRIORITY_HIGH): void {
     if (this.shuttingDown) return;
     if (this.processing.has(key)) {
-      this.dirty.add(key);
+      this.dirty.set(key, Math.max(priority, this.dirty.get(key) ?? priority));
       return;
     }
-    if (this.queued.has(key)) return;
-    this.queued.add(key);
-    this.queue.push(key);
-    this.waiters.shift()?.();
+    const at = this.queued.get(key);
+    if (at !== undefined && at >= priority) return;
+    // New, or raised: the entry in the lower lane becomes stale and is skipped by get().
+    this.queued.set(key, priority);
+    let lane = this.lanes.get(priority);
+    if (!lane) this.lanes.set(priority, (lane = []));
+    lane.push(key);
+    if (at === undefined) this.waiters.shift()?.();
   }
 
   /** Adds the key after a delay (a pending delayed add for the same key is replaced). */
-  addAfter(key: string, delayMs: number): void {
+  addAfter(key: string, delayMs: number, priority = PRIORITY_HIGH): void {
     if (this.shuttingDown) return;
     clearTimeout(this.timers.get(key));
     const t = setTimeout(() => {
       this.timers.delete(key);
-      this.add(key);
+      this.add(key, priority);
     }, delayMs);
     t.unref();
     this.timers.set(key, t);
@@ -66,21 +82,40 @@ export class WorkQueue {
     return this.failures.get(key) ?? 0;
   }
 
+  /** The queued key of the highest priority (first come, first served within one), if any. */
+  private take(): string | undefined {
+    for (const p of [...this.lanes.keys()].sort((a, b) => b - a)) {
+      const lane = this.lanes.get(p)!;
+      while (lane.length) {
+        const key = lane.shift()!;
+        if (this.queued.get(key) === p) return key;
+      }
+      this.lanes.delete(p);
+    }
+    return undefined;
+  }
+
   /** Next key to process, or undefined once shut down. The caller must call done(key). */
   async get(): Promise<string | undefined> {
-    while (this.queue.length === 0) {
+    for (;;) {
+      const key = this.take();
+      if (key !== undefined) {
+        this.queued.delete(key);
+        this.processing.add(key);
+        return key;
+      }
       if (this.shuttingDown) return undefined;
       await new Promise<void>((r) => this.waiters.push(r));
     }
-    const key = this.queue.shift()!;
-    this.queued.delete(key);
-    this.processing.add(key);
-    return key;
   }
 
   done(key: string): void {
     this.processing.delete(key);
-    if (this.dirty.delete(key)) this.add(key);
+    const priority = this.dirty.get(key);
+    if (priority !== undefined) {
+      this.dirty.delete(key);
+      this.add(key, priority);
+    }
   }
 
   shutdown(): void {

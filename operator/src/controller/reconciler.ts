@@ -2,6 +2,8 @@
 // differs -> prune what is no longer wanted -> status. Level-triggered: it reads the cache and
 // converges, whatever event brought the key here. Reads come from the reflectors' caches; the only
 // requests are the writes that change something (and a GET for a Secret the cache lacks).
+import { LRUCache } from 'lru-cache';
+import type { FieldError } from '../api/errors.js';
 import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
 import { validateMeetingCluster } from '../api/validate.js';
 import { auditRendered } from '../audit/audit.js';
@@ -10,12 +12,13 @@ import type { Informer } from '../kube/informer.js';
 import type { KubeObject } from '../kube/reflector.js';
 import { MEETING_CLUSTER, POD, resourcePath, typeOf } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { renderCluster } from '../render/index.js';
+import type { GeneratedSecrets } from '../render/context.js';
+import { renderCluster, type KubeObject as RenderedObject } from '../render/index.js';
 import { ANNOTATION_PAUSED, LABEL_CLUSTER, objectName } from '../render/names.js';
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
 import { deletionCosts } from '../scaling/deletion-cost.js';
 import { scalingReport } from '../scaling/report.js';
-import { applyReason, prepareChild, type OwnerReference } from './diff.js';
+import { applyReason, digest, prepareChild, type OwnerReference } from './diff.js';
 import type { EventRecorder } from './events.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { computeStatus, sameStatus } from './status.js';
@@ -47,12 +50,32 @@ export interface ReconcilerDeps {
 
 const childKey = (o: { kind?: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`;
 
+/**
+ * Validation and rendering of one MeetingCluster, kept while what they are computed from stays the
+ * same: a cluster is reconciled several times while its workloads report status, and rendering
+ * (cdk8s synthesis) is most of a reconcile's CPU. Bounded, so memory does not grow with the fleet.
+ */
+interface Memo {
+  /** uid, generation (spec), labels and annotations: what validation reads. */
+  spec: string;
+  errors: FieldError[];
+  cluster?: MeetingCluster;
+  rendered?: {
+    /** Credentials and SFU replica count: what rendering reads besides the spec. */
+    inputs: string;
+    desired: RenderedObject[];
+    sovereignty: { ok: boolean; message: string };
+  };
+}
+const MEMO_ENTRIES = 128;
+
 /** Ours and still wanted? Only objects this very MeetingCluster owns are ever pruned. */
 const ownedBy = (o: KubeObject, uid: string) => o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller) ?? false;
 
 export class Reconciler {
   /** Secrets whose creation conflicted: they exist without being in our cache; read them from the API. */
   private readonly conflictedSecrets = new Set<string>();
+  private readonly memo = new LRUCache<string, Memo>({ max: MEMO_ENTRIES });
 
   constructor(private readonly d: ReconcilerDeps) {}
 
@@ -66,7 +89,10 @@ export class Reconciler {
     const [namespace, name] = key.split('/') as [string, string];
     const live = this.d.caches.clusters.get(namespace, name);
     // Deleted: owner references let the garbage collector remove every child.
-    if (!live || live.metadata.deletionTimestamp) return;
+    if (!live || live.metadata.deletionTimestamp) {
+      this.memo.delete(key);
+      return;
+    }
     const log = this.d.log.child({ meetingcluster: key, generation: live.metadata.generation });
     if (live.metadata.annotations?.[ANNOTATION_PAUSED] === 'true') {
       log.debug('paused: not reconciling');
@@ -81,21 +107,22 @@ export class Reconciler {
       blockOwnerDeletion: true,
     };
 
-    const { errors, cluster } = validateMeetingCluster(live);
+    const memo = this.validated(key, live);
+    const { errors, cluster } = memo;
     if (!cluster) {
       // Nothing running is touched: only the status and an event say what is wrong.
       log.warn('invalid spec; children left untouched', { errors });
       await this.writeStatus(live, computeStatus({ generation: live.metadata.generation ?? 0, previous: live.status, invalid: errors, applyErrors: [], sovereignty: { ok: false, message: '' }, now: this.now() }));
-      await this.d.events.record(live, 'Warning', 'InvalidSpec', errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+      this.d.events.record(live, 'Warning', 'InvalidSpec', errors.map((e) => `${e.path}: ${e.message}`).join('; '));
       return;
     }
 
-    const { values, missing } = await readGeneratedSecrets(this.d.http, { cached: (ns, n) => this.cacheOf('Secret').get(ns, n) }, cluster, this.conflictedSecrets);
+    const { values, missing, used } = await readGeneratedSecrets(this.d.http, { cached: (ns, n) => this.cacheOf('Secret').get(ns, n) }, cluster, this.conflictedSecrets);
     const outcome = this.d.scaling?.outcome(key);
     const sfuName = objectName(cluster, 'sfu');
     const runningSfu = this.cacheOf('Deployment').get(namespace, sfuName)?.spec?.replicas as number | undefined;
     const sfuReplicas = this.sfuReplicas(cluster, runningSfu, outcome);
-    const desired = renderCluster(cluster, values, { sfuReplicas }).map((o) => prepareChild(o, owner));
+    const { desired, sovereignty } = this.rendered(memo, cluster, values, used, sfuReplicas, owner);
     for (const secret of desired.filter((o) => o.kind === 'Secret' && missing.includes(o.metadata.name))) {
       // POST, not apply: if it exists after all (another replica, a stale cache), this fails (409)
       // instead of overwriting credentials in use, and the retry reads the existing values.
@@ -155,22 +182,19 @@ export class Reconciler {
       const summary = (verb: string) => changes.filter((c) => c.verb === verb).map((c) => c.id);
       for (const verb of ['Created', 'Updated', 'Restored', 'Pruned']) {
         const ids = summary(verb);
-        if (ids.length) await this.d.events.record(live, 'Normal', verb, `${verb} ${ids.join(', ')}`);
+        if (ids.length) this.d.events.record(live, 'Normal', verb, `${verb} ${ids.join(', ')}`);
       }
     }
-    if (applyErrors.length) await this.d.events.record(live, 'Warning', 'ApplyFailed', applyErrors.join('; '));
+    if (applyErrors.length) this.d.events.record(live, 'Warning', 'ApplyFailed', applyErrors.join('; '));
     const scaledTo = this.cacheOf('Deployment').get(namespace, sfuName)?.spec?.replicas;
     if (sfuReplicas !== undefined && runningSfu !== undefined && scaledTo !== runningSfu) {
       const { minReplicas, maxReplicas } = cluster.spec.autoscaling;
       // The autoscaler's reason, unless the spec's bounds moved before its next round did.
       const why = outcome && outcome.replicas === scaledTo ? outcome.decision.message : `spec.autoscaling allows ${minReplicas}-${maxReplicas} SFU pods`;
       log.info('scaled SFU', { from: runningSfu, to: scaledTo, why });
-      await this.d.events.record(live, 'Normal', scaledTo > runningSfu ? 'ScaledUp' : 'ScaledDown', `SFU ${runningSfu} -> ${scaledTo} pods: ${why}`);
+      this.d.events.record(live, 'Normal', scaledTo > runningSfu ? 'ScaledUp' : 'ScaledDown', `SFU ${runningSfu} -> ${scaledTo} pods: ${why}`);
     }
 
-    const findings = auditRendered(cluster, desired, values);
-    const failed = findings.filter((f) => f.verdict === 'fail');
-    const warned = findings.filter((f) => f.verdict === 'warn');
     const status = computeStatus({
       generation: live.metadata.generation ?? 0,
       previous: live.status,
@@ -180,13 +204,40 @@ export class Reconciler {
       redis: this.cacheOf('StatefulSet').get(namespace, objectName(cluster, 'redis')),
       applyErrors,
       scaling: scalingReport(cluster, outcome, this.d.scaling?.maxTotalSfuNodes, live.status),
-      sovereignty: failed.length
-        ? { ok: false, message: failed.map((f) => f.message).join('; ') }
-        : { ok: true, message: warned.length ? `compliant; to review: ${warned.map((f) => f.message).join('; ')}` : 'compliant' },
+      sovereignty,
       now: this.now(),
     });
     await this.writeStatus(live, status);
     if (applyErrors.length) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
+  }
+
+  /** The validated spec, from the memo unless the MeetingCluster's spec or metadata changed. */
+  private validated(key: string, live: KubeObject): Memo {
+    const { uid, generation, labels, annotations } = live.metadata;
+    const spec = digest({ uid, generation, labels, annotations });
+    let memo = this.memo.get(key);
+    if (memo?.spec !== spec) {
+      const { errors, cluster } = validateMeetingCluster(live);
+      memo = { spec, errors, ...(cluster ? { cluster } : {}) };
+      this.memo.set(key, memo);
+    }
+    return memo;
+  }
+
+  /** The children as applied and the sovereignty audit of them, from the memo when the inputs held. */
+  private rendered(memo: Memo, cluster: MeetingCluster, values: GeneratedSecrets, used: (keyof GeneratedSecrets)[], sfuReplicas: number | undefined, owner: OwnerReference): NonNullable<Memo['rendered']> {
+    // Only the credentials in use: the others are fresh random placeholders on every call.
+    const inputs = digest({ credentials: used.map((k) => values[k]), sfuReplicas: sfuReplicas ?? null });
+    if (memo.rendered?.inputs === inputs) return memo.rendered;
+    const desired = renderCluster(cluster, values, sfuReplicas === undefined ? {} : { sfuReplicas }).map((o) => prepareChild(o, owner));
+    const findings = auditRendered(cluster, desired, values);
+    const failed = findings.filter((f) => f.verdict === 'fail');
+    const warned = findings.filter((f) => f.verdict === 'warn');
+    const sovereignty = failed.length
+      ? { ok: false, message: failed.map((f) => f.message).join('; ') }
+      : { ok: true, message: warned.length ? `compliant; to review: ${warned.map((f) => f.message).join('; ')}` : 'compliant' };
+    memo.rendered = { inputs, desired, sovereignty };
+    return memo.rendered;
   }
 
   /**

@@ -13,6 +13,7 @@ const SECRET = typeOf('Secret');
 const decode = (s: string | undefined): string | undefined => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
 
 type Field = 'livekit' | 'turn' | 'redis';
+const FIELDS: Record<Field, (keyof GeneratedSecrets)[]> = { livekit: ['livekitApiKey', 'livekitApiSecret'], turn: ['turnSharedSecret'], redis: ['redisPassword'] };
 
 /** Reads one generated Secret's values (the keys render/secrets.ts writes) into `into`. */
 function readInto(field: Field, key: string, data: Record<string, string>, into: GeneratedSecrets): boolean {
@@ -36,7 +37,8 @@ export interface SecretSource {
 
 /**
  * Values of every generated Secret of the cluster: existing ones are read (cache, then API), the
- * others freshly generated. `missing` names the Secrets the caller must create.
+ * others freshly generated. `missing` names the Secrets the caller must create; `used` the fields
+ * of `values` that are real (the others are random placeholders: a user-supplied Secret holds them).
  */
 export async function readGeneratedSecrets(
   http: KubeHttp,
@@ -44,11 +46,12 @@ export async function readGeneratedSecrets(
   mc: MeetingCluster,
   /** Secrets known to exist outside the cache (a create of ours conflicted): read them from the API. */
   lookUp: ReadonlySet<string> = new Set(),
-): Promise<{ values: GeneratedSecrets; missing: string[] }> {
+): Promise<{ values: GeneratedSecrets; missing: string[]; used: (keyof GeneratedSecrets)[] }> {
   const refs = secretRefs(mc);
   const ns = mc.metadata.namespace;
   const values = generateSecrets();
   const missing: string[] = [];
+  const used: (keyof GeneratedSecrets)[] = [];
   const wanted: [Field, { name: string; key: string; generated: boolean } | undefined][] = [
     ['livekit', refs.livekitKeys],
     ['turn', refs.turn],
@@ -56,6 +59,7 @@ export async function readGeneratedSecrets(
   ];
   for (const [field, ref] of wanted) {
     if (!ref?.generated) continue;
+    used.push(...FIELDS[field]);
     let existing = source.cached(ns, ref.name);
     // The cache holds every Secret we created (by label); one it lacks is created with a POST that
     // fails if it exists after all, and the retry looks it up. No GET on the common path.
@@ -71,5 +75,5 @@ export async function readGeneratedSecrets(
       throw new ApiError(422, 'Invalid', `Secret ${ns}/${ref.name} exists but lacks its generated keys; delete it to have it regenerated`);
     }
   }
-  return { values, missing };
+  return { values, missing, used };
 }
