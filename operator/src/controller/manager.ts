@@ -2,6 +2,7 @@
 // caches and feed a work queue; once this replica holds the leader Lease, workers reconcile keys
 // from it. /healthz, /readyz and /metrics are served throughout; SIGTERM shuts down cleanly.
 import { createServer, type Server } from 'node:http';
+import pLimit from 'p-limit';
 import { hostname } from 'node:os';
 import { KubeHttp } from '../kube/http.js';
 import { Informer } from '../kube/informer.js';
@@ -102,6 +103,7 @@ export class Manager {
       caches: this.caches,
       events: this.events,
       log: o.log,
+      writes: pLimit(o.concurrency),
       scaling: { outcome: (key) => this.autoscaler.outcome(key), ...(o.maxTotalSfuNodes ? { maxTotalSfuNodes: o.maxTotalSfuNodes } : {}) },
     });
     if (o.leaderElect) {

@@ -3,6 +3,7 @@
 // converges, whatever event brought the key here. Reads come from the reflectors' caches; the only
 // requests are the writes that change something (and a GET for a Secret the cache lacks).
 import { LRUCache } from 'lru-cache';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { FieldError } from '../api/errors.js';
 import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
 import { validateMeetingCluster } from '../api/validate.js';
@@ -20,6 +21,7 @@ import { deletionCosts } from '../scaling/deletion-cost.js';
 import { scalingReport } from '../scaling/report.js';
 import { applyReason, digest, prepareChild, type OwnerReference } from './diff.js';
 import type { EventRecorder } from './events.js';
+import { ReconcileWrites } from './writes.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { computeStatus, sameStatus } from './status.js';
 
@@ -45,8 +47,12 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   log: Logger;
   scaling?: ScalingSource;
+  /** Limit on write requests in flight, shared by every worker (see writes.ts); default: none. */
+  writes?: LimitFunction;
   now?: () => Date;
 }
+
+const UNLIMITED = pLimit(Number.POSITIVE_INFINITY);
 
 const childKey = (o: { kind?: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`;
 
@@ -123,17 +129,20 @@ export class Reconciler {
     const runningSfu = this.cacheOf('Deployment').get(namespace, sfuName)?.spec?.replicas as number | undefined;
     const sfuReplicas = this.sfuReplicas(cluster, runningSfu, outcome);
     const { desired, sovereignty } = this.rendered(memo, cluster, values, used, sfuReplicas, owner);
-    for (const secret of desired.filter((o) => o.kind === 'Secret' && missing.includes(o.metadata.name))) {
-      // POST, not apply: if it exists after all (another replica, a stale cache), this fails (409)
-      // instead of overwriting credentials in use, and the retry reads the existing values.
-      try {
-        this.cacheOf('Secret').upsert(await this.d.http.request('POST', resourcePath(typeOf('Secret'), namespace), { body: secret, query: { fieldManager: FIELD_MANAGER } }));
-      } catch (e) {
-        if (isConflict(e)) this.conflictedSecrets.add(`${namespace}/${secret.metadata.name}`);
-        throw e;
-      }
-      log.info('generated credentials', { secret: secret.metadata.name });
-    }
+    const writes = new ReconcileWrites(this.d.writes ?? UNLIMITED);
+    await writes.run(
+      desired.filter((o) => o.kind === 'Secret' && missing.includes(o.metadata.name)).map((secret) => async () => {
+        // POST, not apply: if it exists after all (another replica, a stale cache), this fails (409)
+        // instead of overwriting credentials in use, and the retry reads the existing values.
+        try {
+          this.cacheOf('Secret').upsert(await this.d.http.request('POST', resourcePath(typeOf('Secret'), namespace), { body: secret, query: { fieldManager: FIELD_MANAGER } }));
+        } catch (e) {
+          if (isConflict(e)) this.conflictedSecrets.add(`${namespace}/${secret.metadata.name}`);
+          throw e;
+        }
+        log.info('generated credentials', { secret: secret.metadata.name });
+      }),
+    );
 
     const applyErrors: string[] = [];
     const changes: { verb: string; id: string }[] = [];
@@ -144,32 +153,42 @@ export class Reconciler {
     const renderedSfu = (desired.find((o) => o.kind === 'Deployment' && o.metadata.name === sfuName) as KubeObject | undefined)?.spec?.replicas;
     const scalingDown = sfuReplicas !== undefined && runningSfu !== undefined && renderedSfu < runningSfu;
     const holdSfu = scalingDown && !(await this.deletionCostsInPlace(namespace, outcome, applyErrors));
-    for (const obj of desired) {
-      if (holdSfu && obj.kind === 'Deployment' && obj.metadata.name === sfuName) continue;
-      const cache = this.cacheOf(obj.kind);
-      const reason = applyReason(obj as KubeObject, cache.get(namespace, obj.metadata.name));
-      if (!reason) continue;
-      try {
-        const written = await this.apply(obj, reason === 'drift');
-        cache.upsert(written);
-        changes.push({ verb: reason === 'create' ? 'Created' : reason === 'drift' ? 'Restored' : 'Updated', id: childKey(obj) });
-      } catch (e) {
-        // The server, not this object, is the problem (down, throttling): stop here and let the
-        // queue's per-key backoff retry the whole cluster, instead of trying every child in turn.
-        if (!(e instanceof ApiError) || e.status === 429 || e.status >= 500) throw e;
-        applyErrors.push(isNotFound(e) && obj.kind === 'ServiceMonitor'
-          // The kind itself is missing (404 on an apply): say which spec field asked for it.
-          ? `spec.monitoring.serviceMonitor: ServiceMonitor (monitoring.coreos.com/v1) is not installed in this cluster; install the Prometheus Operator CRDs or set it to false`
-          : `${childKey(obj)}: ${(e as Error).message}`);
-      }
-    }
+    // Indexed by rendered order, whatever order the answers come in: events, logs and the status
+    // message must not change from one reconcile to the next when the same children fail.
+    const applied: { verb: string; id: string }[] = [];
+    const failed: string[] = [];
+    await writes.run(
+      desired.flatMap((obj, i) => {
+        if (holdSfu && obj.kind === 'Deployment' && obj.metadata.name === sfuName) return [];
+        const cache = this.cacheOf(obj.kind);
+        const reason = applyReason(obj as KubeObject, cache.get(namespace, obj.metadata.name));
+        if (!reason) return [];
+        return [async () => {
+          try {
+            const written = await this.apply(obj, reason === 'drift');
+            cache.upsert(written);
+            applied[i] = { verb: reason === 'create' ? 'Created' : reason === 'drift' ? 'Restored' : 'Updated', id: childKey(obj) };
+          } catch (e) {
+            // The server, not this object, is the problem (down, throttling): stop here and let the
+            // queue's per-key backoff retry the whole cluster, instead of trying every child in turn.
+            if (!(e instanceof ApiError) || e.status === 429 || e.status >= 500) throw e;
+            failed[i] = (isNotFound(e) && obj.kind === 'ServiceMonitor'
+              // The kind itself is missing (404 on an apply): say which spec field asked for it.
+              ? `spec.monitoring.serviceMonitor: ServiceMonitor (monitoring.coreos.com/v1) is not installed in this cluster; install the Prometheus Operator CRDs or set it to false`
+              : `${childKey(obj)}: ${(e as Error).message}`);
+          }
+        }];
+      }),
+    );
+    changes.push(...applied.filter(Boolean));
+    applyErrors.push(...failed.filter(Boolean));
 
     const wanted = new Set(desired.map(childKey));
     for (const cache of this.d.caches.children.values()) {
       for (const o of cache.listByLabel(namespace, LABEL_CLUSTER, name).filter((o) => ownedBy(o, owner.uid))) {
         if (wanted.has(childKey(o)) || o.metadata.deletionTimestamp) continue;
         try {
-          await this.d.http.request('DELETE', resourcePath(typeOf(o.kind!), namespace, o.metadata.name), { query: { propagationPolicy: 'Background' } });
+          await this.write(() => this.d.http.request('DELETE', resourcePath(typeOf(o.kind!), namespace, o.metadata.name), { query: { propagationPolicy: 'Background' } }));
           changes.push({ verb: 'Pruned', id: childKey(o) });
         } catch (e) {
           if (!isNotFound(e)) applyErrors.push(`prune ${childKey(o)}: ${(e as Error).message}`);
@@ -258,12 +277,17 @@ export class Reconciler {
     const patches = deletionCosts(outcome?.pods ?? [], live);
     for (const { name, patch } of patches) {
       try {
-        await this.d.http.request('PATCH', resourcePath(POD, namespace, name), { contentType: 'application/merge-patch+json', body: patch, query: { fieldManager: FIELD_MANAGER } });
+        await this.write(() => this.d.http.request('PATCH', resourcePath(POD, namespace, name), { contentType: 'application/merge-patch+json', body: patch, query: { fieldManager: FIELD_MANAGER } }));
       } catch (e) {
         if (!isNotFound(e)) errors.push(`pod ${name} deletion cost: ${(e as Error).message}`);
       }
     }
     return patches.length === 0;
+  }
+
+  /** One write request outside a ReconcileWrites batch, within the same shared limit. */
+  private write<T>(request: () => Promise<T>): Promise<T> {
+    return (this.d.writes ?? UNLIMITED)(request);
   }
 
   private now(): string {
@@ -288,11 +312,13 @@ export class Reconciler {
 
   private async writeStatus(live: KubeObject, status: MeetingClusterStatus): Promise<void> {
     if (sameStatus(status, live.status)) return;
-    const written = await this.d.http.request('PATCH', resourcePath(MEETING_CLUSTER, live.metadata.namespace, live.metadata.name, 'status'), {
-      query: { fieldManager: FIELD_MANAGER, force: true },
-      contentType: 'application/apply-patch+yaml',
-      body: { apiVersion: MEETING_CLUSTER.apiVersion, kind: MEETING_CLUSTER.kind, metadata: { name: live.metadata.name, namespace: live.metadata.namespace }, status },
-    });
+    const written = await this.write(() =>
+      this.d.http.request('PATCH', resourcePath(MEETING_CLUSTER, live.metadata.namespace, live.metadata.name, 'status'), {
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        contentType: 'application/apply-patch+yaml',
+        body: { apiVersion: MEETING_CLUSTER.apiVersion, kind: MEETING_CLUSTER.kind, metadata: { name: live.metadata.name, namespace: live.metadata.namespace }, status },
+      }),
+    );
     // Keep the cache current so the next reconcile compares against what was just written.
     this.d.caches.clusters.upsert(written);
   }

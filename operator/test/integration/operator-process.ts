@@ -1,7 +1,7 @@
 // Runs the real operator (`node dist/cli/bin.js run`) as a child process against the test control
 // plane, and reads the API server's audit log to count what it wrote.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 
 export interface OperatorProcess {
@@ -23,6 +23,8 @@ export function spawnNode(argv: string[], env: NodeJS.ProcessEnv): Omit<Operator
     const lines = partial.split('\n');
     partial = lines.pop()!;
     logs.push(...lines);
+    // OPERATOR_LOG_FILE=path keeps every line of every operator process for a closer look.
+    if (process.env.OPERATOR_LOG_FILE && lines.length) appendFileSync(process.env.OPERATOR_LOG_FILE, `${lines.join('\n')}\n`);
   };
   proc.stdout!.on('data', collect);
   proc.stderr!.on('data', collect);
