@@ -98,7 +98,7 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     .description('run the operator: reconcile every MeetingCluster (leader-elected, /metrics /healthz /readyz)')
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
     .option('--namespaces <list>', 'comma-separated namespaces to watch (default: $WATCH_NAMESPACES or all)', process.env.WATCH_NAMESPACES ?? '')
-    .option('--concurrency <n>', 'MeetingClusters reconciled at once', '4')
+    .option('--concurrency <n>', 'MeetingClusters reconciled at once, and write requests in flight at most', '4')
     .option('--resync-seconds <n>', 'reconcile every MeetingCluster at least this often', '300')
     .option('--relist-seconds <n>', 'relist every watched kind this often', '600')
     .option('--listen <host:port>', 'address of /healthz, /readyz and /metrics', '0.0.0.0:8080')
