@@ -25,7 +25,11 @@ describe('ReconcileWrites', () => {
     const t = tasks(9);
     const order: string[] = [];
     const w = new ReconcileWrites(pLimit(4));
-    await w.run(t.list.map((task, i) => async () => (order.push(`start ${i}`), await task(), order.push(`end ${i}`))));
+    await w.run(t.list.map((task, i) => async () => {
+      order.push(`start ${i}`);
+      await task();
+      order.push(`end ${i}`);
+    }));
     expect(t.started).toHaveLength(9);
     expect(order.slice(0, 2)).toEqual(['start 0', 'end 0']);
     expect(t.peak()).toBe(4);
@@ -60,7 +64,10 @@ describe('ReconcileWrites', () => {
     await w.run(tasks(1).list);
     const order: string[] = [];
     const t = tasks(3);
-    await w.run(t.list.map((task, i) => async () => (order.push(`start ${i}`), await task())));
+    await w.run(t.list.map((task, i) => async () => {
+      order.push(`start ${i}`);
+      await task();
+    }));
     expect(order).toEqual(['start 0', 'start 1', 'start 2']);
   });
 });
