@@ -14,7 +14,7 @@ export type EventType = 'Normal' | 'Warning';
 
 export class EventRecorder {
   private readonly recent = new Map<string, number>();
-  private readonly backlog: object[] = [];
+  private readonly backlog: { namespace: string; reason: string; body: object }[] = [];
   private sending?: Promise<void>;
   private dropped = 0;
 
@@ -62,7 +62,7 @@ export class EventRecorder {
       if (this.dropped++ === 0) this.log.warn('event backlog full; dropping events', { backlog: this.backlog.length });
       return;
     }
-    this.backlog.push(event);
+    this.backlog.push({ namespace: ns, reason, body: event });
     this.sending ??= this.send().finally(() => (this.sending = undefined));
   }
 
@@ -72,12 +72,12 @@ export class EventRecorder {
   }
 
   private async send(): Promise<void> {
-    for (let event; (event = this.backlog.shift()); ) {
+    for (let next; (next = this.backlog.shift()); ) {
       try {
-        await this.http.request('POST', resourcePath(EVENT, (event as { metadata: { namespace: string } }).metadata.namespace), { body: event });
+        await this.http.request('POST', resourcePath(EVENT, next.namespace), { body: next.body });
       } catch (e) {
         // Events are best effort: never fail a reconcile for one.
-        this.log.warn('could not record event', { reason: (event as { reason: string }).reason, error: (e as Error).message });
+        this.log.warn('could not record event', { reason: next.reason, error: (e as Error).message });
       }
     }
     if (this.dropped) this.log.warn('events dropped while the backlog was full', { dropped: this.dropped });

@@ -52,8 +52,6 @@ export interface ReconcilerDeps {
   now?: () => Date;
 }
 
-const UNLIMITED = pLimit(Number.POSITIVE_INFINITY);
-
 const childKey = (o: { kind?: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`;
 
 /**
@@ -82,8 +80,11 @@ export class Reconciler {
   /** Secrets whose creation conflicted: they exist without being in our cache; read them from the API. */
   private readonly conflictedSecrets = new Set<string>();
   private readonly memo = new LRUCache<string, Memo>({ max: MEMO_ENTRIES });
+  private readonly writeLimit: LimitFunction;
 
-  constructor(private readonly d: ReconcilerDeps) {}
+  constructor(private readonly d: ReconcilerDeps) {
+    this.writeLimit = d.writes ?? pLimit(Number.POSITIVE_INFINITY);
+  }
 
   private cacheOf(kind: string): Informer {
     const r = this.d.caches.children.get(kind);
@@ -129,7 +130,7 @@ export class Reconciler {
     const runningSfu = this.cacheOf('Deployment').get(namespace, sfuName)?.spec?.replicas as number | undefined;
     const sfuReplicas = this.sfuReplicas(cluster, runningSfu, outcome);
     const { desired, sovereignty } = this.rendered(memo, cluster, values, used, sfuReplicas, owner);
-    const writes = new ReconcileWrites(this.d.writes ?? UNLIMITED);
+    const writes = new ReconcileWrites(this.writeLimit);
     await writes.run(
       desired.filter((o) => o.kind === 'Secret' && missing.includes(o.metadata.name)).map((secret) => async () => {
         // POST, not apply: if it exists after all (another replica, a stale cache), this fails (409)
@@ -287,7 +288,7 @@ export class Reconciler {
 
   /** One write request outside a ReconcileWrites batch, within the same shared limit. */
   private write<T>(request: () => Promise<T>): Promise<T> {
-    return (this.d.writes ?? UNLIMITED)(request);
+    return this.writeLimit(request);
   }
 
   private now(): string {
