@@ -17,6 +17,7 @@ import { OperatorMetrics } from './metrics.js';
 import { PRIORITY_HIGH, PRIORITY_LOW, WorkQueue } from './queue.js';
 import { Reconciler, type Caches } from './reconciler.js';
 import { childEventPriority, clusterEventPriority } from './triggers.js';
+import { warmUp } from './warmup.js';
 
 export interface ManagerOptions {
   kubeconfig?: string;
@@ -146,6 +147,14 @@ export class Manager {
     const informers = [this.caches.clusters, ...this.caches.children.values(), ...(this.caches.sfuPods ? [this.caches.sfuPods] : [])];
     for (const i of informers) i.start();
     const t0 = Date.now();
+    // While the informers' lists are in flight: the first cluster's reconcile should not be the one
+    // that compiles the renderers (see warmup.ts).
+    try {
+      const w = warmUp();
+      this.log.debug('warmed up', { ms: Math.round(w.ms), children: w.children });
+    } catch (e) {
+      this.log.warn('warm-up failed; the first reconcile will be slower', { error: (e as Error).message });
+    }
     await Promise.all(informers.map((i) => i.synced));
     this.ready = true;
     this.log.info('caches synced', { ms: Date.now() - t0, meetingclusters: this.caches.clusters.size, namespaces: this.o.namespaces.length ? this.o.namespaces : 'all' });

@@ -7,21 +7,21 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { FieldError } from '../api/errors.js';
 import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
 import { validateMeetingCluster } from '../api/validate.js';
-import { auditRendered } from '../audit/audit.js';
 import { ApiError, isConflict, isNotFound, type KubeHttp } from '../kube/http.js';
 import type { Informer } from '../kube/informer.js';
 import type { KubeObject } from '../kube/reflector.js';
 import { MEETING_CLUSTER, POD, resourcePath, typeOf } from '../kube/resources.js';
 import type { Logger } from '../log.js';
 import type { GeneratedSecrets } from '../render/context.js';
-import { renderCluster, type KubeObject as RenderedObject } from '../render/index.js';
+import type { KubeObject as RenderedObject } from '../render/index.js';
 import { ANNOTATION_PAUSED, LABEL_CLUSTER, objectName } from '../render/names.js';
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
 import { deletionCosts } from '../scaling/deletion-cost.js';
 import { scalingReport } from '../scaling/report.js';
-import { applyReason, digest, prepareChild, type OwnerReference } from './diff.js';
+import { applyReason, digest, type OwnerReference } from './diff.js';
 import type { EventRecorder } from './events.js';
-import { ReconcileWrites } from './writes.js';
+import { ReconcileWrites, WriteBudget, isServerSideFailure } from './writes.js';
+import { renderChildren, type RenderedChildren } from './render-children.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { computeStatus, sameStatus } from './status.js';
 
@@ -64,11 +64,9 @@ interface Memo {
   spec: string;
   errors: FieldError[];
   cluster?: MeetingCluster;
-  rendered?: {
+  rendered?: RenderedChildren & {
     /** Credentials and SFU replica count: what rendering reads besides the spec. */
     inputs: string;
-    desired: RenderedObject[];
-    sovereignty: { ok: boolean; message: string };
   };
 }
 const MEMO_ENTRIES = 128;
@@ -80,10 +78,10 @@ export class Reconciler {
   /** Secrets whose creation conflicted: they exist without being in our cache; read them from the API. */
   private readonly conflictedSecrets = new Set<string>();
   private readonly memo = new LRUCache<string, Memo>({ max: MEMO_ENTRIES });
-  private readonly writeLimit: LimitFunction;
+  private readonly budget: WriteBudget;
 
   constructor(private readonly d: ReconcilerDeps) {
-    this.writeLimit = d.writes ?? pLimit(Number.POSITIVE_INFINITY);
+    this.budget = new WriteBudget(d.writes ?? pLimit(Number.POSITIVE_INFINITY));
   }
 
   private cacheOf(kind: string): Informer {
@@ -130,21 +128,6 @@ export class Reconciler {
     const runningSfu = this.cacheOf('Deployment').get(namespace, sfuName)?.spec?.replicas as number | undefined;
     const sfuReplicas = this.sfuReplicas(cluster, runningSfu, outcome);
     const { desired, sovereignty } = this.rendered(memo, cluster, values, used, sfuReplicas, owner);
-    const writes = new ReconcileWrites(this.writeLimit);
-    await writes.run(
-      desired.filter((o) => o.kind === 'Secret' && missing.includes(o.metadata.name)).map((secret) => async () => {
-        // POST, not apply: if it exists after all (another replica, a stale cache), this fails (409)
-        // instead of overwriting credentials in use, and the retry reads the existing values.
-        try {
-          this.cacheOf('Secret').upsert(await this.d.http.request('POST', resourcePath(typeOf('Secret'), namespace), { body: secret, query: { fieldManager: FIELD_MANAGER } }));
-        } catch (e) {
-          if (isConflict(e)) this.conflictedSecrets.add(`${namespace}/${secret.metadata.name}`);
-          throw e;
-        }
-        log.info('generated credentials', { secret: secret.metadata.name });
-      }),
-    );
-
     const applyErrors: string[] = [];
     const changes: { verb: string; id: string }[] = [];
     // Before the ReplicaSet picks pods to remove, tell it which are emptiest: a scale-down must
@@ -158,8 +141,12 @@ export class Reconciler {
     // message must not change from one reconcile to the next when the same children fail.
     const applied: { verb: string; id: string }[] = [];
     const failed: string[] = [];
-    await writes.run(
+    // Generated Secrets go in the same parallel batch as the other children: no other child holds
+    // a credential (they name the Secrets; render.test.ts checks), so a Secret that turns out to
+    // exist already (409) leaves nothing else wrongly written.
+    await new ReconcileWrites(this.budget).run(
       desired.flatMap((obj, i) => {
+        if (obj.kind === 'Secret' && missing.includes(obj.metadata.name)) return [() => this.createSecret(obj, log)];
         if (holdSfu && obj.kind === 'Deployment' && obj.metadata.name === sfuName) return [];
         const cache = this.cacheOf(obj.kind);
         const reason = applyReason(obj as KubeObject, cache.get(namespace, obj.metadata.name));
@@ -172,7 +159,7 @@ export class Reconciler {
           } catch (e) {
             // The server, not this object, is the problem (down, throttling): stop here and let the
             // queue's per-key backoff retry the whole cluster, instead of trying every child in turn.
-            if (!(e instanceof ApiError) || e.status === 429 || e.status >= 500) throw e;
+            if (isServerSideFailure(e)) throw e;
             failed[i] = (isNotFound(e) && obj.kind === 'ServiceMonitor'
               // The kind itself is missing (404 on an apply): say which spec field asked for it.
               ? `spec.monitoring.serviceMonitor: ServiceMonitor (monitoring.coreos.com/v1) is not installed in this cluster; install the Prometheus Operator CRDs or set it to false`
@@ -249,13 +236,7 @@ export class Reconciler {
     // Only the credentials in use: the others are fresh random placeholders on every call.
     const inputs = digest({ credentials: used.map((k) => values[k]), sfuReplicas: sfuReplicas ?? null });
     if (memo.rendered?.inputs === inputs) return memo.rendered;
-    const desired = renderCluster(cluster, values, sfuReplicas === undefined ? {} : { sfuReplicas }).map((o) => prepareChild(o, owner));
-    const findings = auditRendered(cluster, desired, values);
-    const failed = findings.filter((f) => f.verdict === 'fail');
-    const warned = findings.filter((f) => f.verdict === 'warn');
-    const sovereignty = failed.length
-      ? { ok: false, message: failed.map((f) => f.message).join('; ') }
-      : { ok: true, message: warned.length ? `compliant; to review: ${warned.map((f) => f.message).join('; ')}` : 'compliant' };
+    const { desired, sovereignty } = renderChildren(cluster, values, sfuReplicas, owner);
     memo.rendered = { inputs, desired, sovereignty };
     return memo.rendered;
   }
@@ -267,6 +248,23 @@ export class Reconciler {
   private sfuReplicas(mc: MeetingCluster, running: number | undefined, outcome: ScalingOutcome | undefined): number | undefined {
     if (!mc.spec.autoscaling.enabled || mc.spec.autoscaling.metric !== 'participants') return undefined;
     return outcome?.replicas ?? running;
+  }
+
+  /**
+   * A generated Secret is POSTed, never applied: if it exists after all (another replica, a stale
+   * cache), this fails (409) instead of overwriting credentials in use, and the retry reads the
+   * existing values.
+   */
+  private async createSecret(secret: RenderedObject, log: Logger): Promise<void> {
+    const namespace = secret.metadata.namespace!;
+    try {
+      // Runs as a task of a ReconcileWrites batch, already within the write limit.
+      this.cacheOf('Secret').upsert(await this.d.http.request('POST', resourcePath(typeOf('Secret'), namespace), { body: secret, query: { fieldManager: FIELD_MANAGER } }));
+    } catch (e) {
+      if (isConflict(e)) this.conflictedSecrets.add(`${namespace}/${secret.metadata.name}`);
+      throw e;
+    }
+    log.info('generated credentials', { secret: secret.metadata.name });
   }
 
   /**
@@ -286,9 +284,9 @@ export class Reconciler {
     return patches.length === 0;
   }
 
-  /** One write request outside a ReconcileWrites batch, within the same shared limit. */
+  /** One write request outside a ReconcileWrites batch, within the same shared budget. */
   private write<T>(request: () => Promise<T>): Promise<T> {
-    return this.writeLimit(request);
+    return this.budget.send(request);
   }
 
   private now(): string {

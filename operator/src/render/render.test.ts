@@ -282,6 +282,22 @@ describe('user-supplied Secrets win', () => {
   });
 });
 
+describe('generated credentials', () => {
+  it('are held by the generated Secrets alone: every other child is the same whatever their values', () => {
+    // The reconciler creates generated Secrets in the same parallel batch as the other children;
+    // that is safe only because no other child (pod template, config, config hash) carries a value.
+    const other = { livekitApiKey: 'APIotherotherot', livekitApiSecret: 'x'.repeat(43), turnSharedSecret: 'y'.repeat(43), redisPassword: 'z'.repeat(43) };
+    for (const m of [baseManifest(), ...readdirSync('examples').filter((f) => f.endsWith('.yaml') && !f.includes('storageclass')).map((f) => parse(readFileSync(`examples/${f}`, 'utf8')) as Manifest)]) {
+      const nonSecret = (secrets: typeof TEST_SECRETS) => renderCluster(cluster(m), secrets).filter((o) => o.kind !== 'Secret');
+      const a = nonSecret(TEST_SECRETS);
+      expect(a.length).toBeGreaterThan(0);
+      expect(nonSecret(other)).toEqual(a);
+      const text = JSON.stringify(a);
+      for (const value of Object.values(TEST_SECRETS)) expect(text).not.toContain(value);
+    }
+  });
+});
+
 describe('signalling load balancer', () => {
   it('is TCP with the profile annotations and the user overrides', () => {
     const objects = render(modified((m) => {
