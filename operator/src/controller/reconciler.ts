@@ -19,8 +19,8 @@ import type { ScalingOutcome } from '../scaling/autoscaler.js';
 import { deletionCosts } from '../scaling/deletion-cost.js';
 import { scalingReport } from '../scaling/report.js';
 import { applyReason, digest, type OwnerReference } from './diff.js';
-import type { EventRecorder } from './events.js';
-import { ReconcileWrites, WriteBudget, isServerSideFailure } from './writes.js';
+import type { EventRecorder, EventType } from './events.js';
+import { ReconcileWrites, WriteBudget, isServerSideFailure, slowestFirst } from './writes.js';
 import { renderChildren, type RenderedChildren } from './render-children.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { computeStatus, sameStatus } from './status.js';
@@ -145,7 +145,8 @@ export class Reconciler {
     // a credential (they name the Secrets; render.test.ts checks), so a Secret that turns out to
     // exist already (409) leaves nothing else wrongly written.
     await new ReconcileWrites(this.budget).run(
-      desired.flatMap((obj, i) => {
+      slowestFirst(desired).flatMap((i) => {
+        const obj = desired[i]!;
         if (obj.kind === 'Secret' && missing.includes(obj.metadata.name)) return [() => this.createSecret(obj, log)];
         if (holdSfu && obj.kind === 'Deployment' && obj.metadata.name === sfuName) return [];
         const cache = this.cacheOf(obj.kind);
@@ -184,22 +185,26 @@ export class Reconciler {
       }
     }
 
+    // Events go out once the status is written: the status is what users and tools wait for, and
+    // an Event sent first would queue in front of it at the API server.
+    const announcements: [type: EventType, reason: string, message: string][] = [];
+    const announce = (type: EventType, reason: string, message: string) => announcements.push([type, reason, message]);
     for (const c of changes) log.info(`${c.verb.toLowerCase()} child`, { child: c.id });
     if (changes.length) {
       const summary = (verb: string) => changes.filter((c) => c.verb === verb).map((c) => c.id);
       for (const verb of ['Created', 'Updated', 'Restored', 'Pruned']) {
         const ids = summary(verb);
-        if (ids.length) this.d.events.record(live, 'Normal', verb, `${verb} ${ids.join(', ')}`);
+        if (ids.length) announce('Normal', verb, `${verb} ${ids.join(', ')}`);
       }
     }
-    if (applyErrors.length) this.d.events.record(live, 'Warning', 'ApplyFailed', applyErrors.join('; '));
+    if (applyErrors.length) announce('Warning', 'ApplyFailed', applyErrors.join('; '));
     const scaledTo = this.cacheOf('Deployment').get(namespace, sfuName)?.spec?.replicas;
     if (sfuReplicas !== undefined && runningSfu !== undefined && scaledTo !== runningSfu) {
       const { minReplicas, maxReplicas } = cluster.spec.autoscaling;
       // The autoscaler's reason, unless the spec's bounds moved before its next round did.
       const why = outcome && outcome.replicas === scaledTo ? outcome.decision.message : `spec.autoscaling allows ${minReplicas}-${maxReplicas} SFU pods`;
       log.info('scaled SFU', { from: runningSfu, to: scaledTo, why });
-      this.d.events.record(live, 'Normal', scaledTo > runningSfu ? 'ScaledUp' : 'ScaledDown', `SFU ${runningSfu} -> ${scaledTo} pods: ${why}`);
+      announce('Normal', scaledTo > runningSfu ? 'ScaledUp' : 'ScaledDown', `SFU ${runningSfu} -> ${scaledTo} pods: ${why}`);
     }
 
     const status = computeStatus({
@@ -214,7 +219,11 @@ export class Reconciler {
       sovereignty,
       now: this.now(),
     });
-    await this.writeStatus(live, status);
+    try {
+      await this.writeStatus(live, status);
+    } finally {
+      for (const [type, reason, message] of announcements) this.d.events.record(live, type, reason, message);
+    }
     if (applyErrors.length) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
   }
 
