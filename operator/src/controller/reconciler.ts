@@ -144,7 +144,7 @@ export class Reconciler {
     // Generated Secrets go in the same parallel batch as the other children: no other child holds
     // a credential (they name the Secrets; render.test.ts checks), so a Secret that turns out to
     // exist already (409) leaves nothing else wrongly written.
-    await new ReconcileWrites(this.budget).run(
+    const batch = new ReconcileWrites(this.budget).run(
       slowestFirst(desired).flatMap((i) => {
         const obj = desired[i]!;
         if (obj.kind === 'Secret' && missing.includes(obj.metadata.name)) return [() => this.createSecret(obj, log)];
@@ -169,6 +169,14 @@ export class Reconciler {
         }];
       }),
     );
+    try {
+      await batch;
+    } catch (e) {
+      // The server failed part-way: what was written before is announced all the same (the retry
+      // finds it in place and would not); events go out now, as no status follows.
+      this.announceChanges(log, applied.filter(Boolean), (...a) => this.d.events.record(live, ...a));
+      throw e;
+    }
     changes.push(...applied.filter(Boolean));
     applyErrors.push(...failed.filter(Boolean));
 
@@ -189,14 +197,7 @@ export class Reconciler {
     // an Event sent first would queue in front of it at the API server.
     const announcements: [type: EventType, reason: string, message: string][] = [];
     const announce = (type: EventType, reason: string, message: string) => announcements.push([type, reason, message]);
-    for (const c of changes) log.info(`${c.verb.toLowerCase()} child`, { child: c.id });
-    if (changes.length) {
-      const summary = (verb: string) => changes.filter((c) => c.verb === verb).map((c) => c.id);
-      for (const verb of ['Created', 'Updated', 'Restored', 'Pruned']) {
-        const ids = summary(verb);
-        if (ids.length) announce('Normal', verb, `${verb} ${ids.join(', ')}`);
-      }
-    }
+    this.announceChanges(log, changes, announce);
     if (applyErrors.length) announce('Warning', 'ApplyFailed', applyErrors.join('; '));
     const scaledTo = this.cacheOf('Deployment').get(namespace, sfuName)?.spec?.replicas;
     if (sfuReplicas !== undefined && runningSfu !== undefined && scaledTo !== runningSfu) {
@@ -225,6 +226,15 @@ export class Reconciler {
       for (const [type, reason, message] of announcements) this.d.events.record(live, type, reason, message);
     }
     if (applyErrors.length) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
+  }
+
+  /** A log line per changed child and an Event per kind of change. */
+  private announceChanges(log: Logger, changes: { verb: string; id: string }[], announce: (type: EventType, reason: string, message: string) => void): void {
+    for (const c of changes) log.info(`${c.verb.toLowerCase()} child`, { child: c.id });
+    for (const verb of ['Created', 'Updated', 'Restored', 'Pruned']) {
+      const ids = changes.filter((c) => c.verb === verb).map((c) => c.id);
+      if (ids.length) announce('Normal', verb, `${verb} ${ids.join(', ')}`);
+    }
   }
 
   /** The validated spec, from the memo unless the MeetingCluster's spec or metadata changed. */

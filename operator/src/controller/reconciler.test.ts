@@ -1,0 +1,65 @@
+// The reconciler's bookkeeping when the API server fails part-way through a batch. Everything else
+// it does runs against the real control plane (test/integration/reconciler.test.ts); a failure at a
+// chosen write cannot be arranged there, hence this in-process API stand-in.
+import pLimit from 'p-limit';
+import { describe, expect, it } from 'vitest';
+import { baseManifest } from '../../test/specs.js';
+import type { KubeHttp } from '../kube/http.js';
+import { Informer } from '../kube/informer.js';
+import type { KubeObject } from '../kube/reflector.js';
+import { CHILD_TYPES, MEETING_CLUSTER } from '../kube/resources.js';
+import { silentLogger } from '../log.js';
+import type { EventRecorder, EventType } from './events.js';
+import { Reconciler } from './reconciler.js';
+
+/** Answers every write with the object written, until `failKind` is written: then no connection. */
+function apiFailingAt(failKind: string) {
+  const writes: string[] = [];
+  let rv = 100;
+  const http = {
+    async request(method: string, path: string, opts: { body?: KubeObject } = {}) {
+      if (path.includes(`/${failKind}`)) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      writes.push(`${method} ${path}`);
+      const body = opts.body ?? ({ metadata: {} } as KubeObject);
+      return { ...body, metadata: { ...body.metadata, resourceVersion: String(++rv) } };
+    },
+  } as unknown as KubeHttp;
+  return { http, writes };
+}
+
+function reconcilerWith(http: KubeHttp) {
+  const informer = (type: (typeof CHILD_TYPES)[number]) => new Informer({ http, type, namespaces: [], log: silentLogger });
+  const clusters = informer(MEETING_CLUSTER);
+  const events: [type: EventType, reason: string, message: string][] = [];
+  const recorder = { record: (_mc: KubeObject, ...e: [EventType, string, string]) => void events.push(e) } as unknown as EventRecorder;
+  const reconciler = new Reconciler({ http, caches: { clusters, children: new Map(CHILD_TYPES.map((t) => [t.kind, informer(t)])) }, events: recorder, log: silentLogger, writes: pLimit(1) });
+  const mc = { ...baseManifest(), metadata: { ...baseManifest().metadata, uid: 'uid-1', generation: 1, resourceVersion: '1' } } as KubeObject;
+  clusters.upsert(mc);
+  return { reconciler, events, key: `${mc.metadata.namespace}/${mc.metadata.name}` };
+}
+
+describe('Reconciler, API server failing part-way through a batch', () => {
+  it('announces the children written before the failure, and writes no status', async () => {
+    // One write at a time, slowest first: Services, then the StatefulSet, then the Deployments fail.
+    const { http, writes } = apiFailingAt('deployments');
+    const { reconciler, events, key } = reconcilerWith(http);
+    await expect(reconciler.reconcile(key)).rejects.toThrow('ECONNREFUSED');
+    expect(writes.some((w) => w.includes('/services/'))).toBe(true);
+    expect(writes.some((w) => w.includes('/status'))).toBe(false);
+    const created = events.find(([, reason]) => reason === 'Created');
+    expect(created?.[0]).toBe('Normal');
+    // Exactly what was written, no more: the Deployments and what came after them are not claimed.
+    const written = writes.filter((w) => w.startsWith('PATCH')).map((w) => w.split('/').slice(-2).join('/'));
+    expect(created?.[2]).toMatch(/^Created /);
+    expect(created?.[2].split(', ').length).toBe(written.length);
+    expect(created?.[2]).not.toContain('Deployment/');
+  });
+
+  it('announces nothing when the first write already fails', async () => {
+    const { http, writes } = apiFailingAt('services');
+    const { reconciler, events, key } = reconcilerWith(http);
+    await expect(reconciler.reconcile(key)).rejects.toThrow('ECONNREFUSED');
+    expect(writes).toEqual([]);
+    expect(events).toEqual([]);
+  });
+});
