@@ -30,7 +30,7 @@ const { KubeHttp } = await import(`${root}dist/kube/http.js`);
 const { validateMeetingCluster } = await import(`${root}dist/api/validate.js`);
 const { renderCluster } = await import(`${root}dist/render/index.js`);
 const { generateSecrets } = await import(`${root}dist/controller/generate-secrets.js`);
-const { prepareChild } = await import(`${root}dist/controller/diff.js`);
+const { prepareChild, ownerReferenceTo } = await import(`${root}dist/controller/diff.js`);
 const { Reflector } = await import(`${root}dist/kube/reflector.js`);
 const { MEETING_CLUSTER, resourcePath } = await import(`${root}dist/kube/resources.js`);
 const { silentLogger } = await import(`${root}dist/log.js`);
@@ -85,7 +85,7 @@ async function warmControlPlane() {
   const m = ministry(ns);
   m.metadata.annotations = { ...m.metadata.annotations, 'meet.sovereign.io/paused': 'true' };
   const [mc] = await applyAll([m], 'bench-warm-up');
-  const owner = { apiVersion: mc.apiVersion, kind: mc.kind, name: mc.metadata.name, uid: mc.metadata.uid, controller: true, blockOwnerDeletion: true };
+  const owner = ownerReferenceTo(mc);
   await applyAll(renderCluster(validateMeetingCluster(m).cluster, generateSecrets()).map((o) => prepareChild(o, owner)), 'bench-warm-up');
   await http.request('POST', `/api/v1/namespaces/${ns}/secrets`, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'warm-up-created' }, stringData: { warm: 'up' } } });
   await http.request('PATCH', resourcePath(MEETING_CLUSTER, ns, mc.metadata.name, 'status'), {
@@ -410,7 +410,7 @@ async function floorRun(k, prefix) {
   const t0 = performance.now();
   const applied = await applyAll(clusters, 'bench-floor');
   const objects = applied.flatMap((mc, i) =>
-    rendered[i].map((o) => prepareChild(o, { apiVersion: mc.apiVersion, kind: mc.kind, name: mc.metadata.name, uid: mc.metadata.uid, controller: true, blockOwnerDeletion: true })),
+    rendered[i].map((o) => prepareChild(o, ownerReferenceTo(mc))),
   );
   await applyAll(objects, 'bench-floor');
   const seconds = (performance.now() - t0) / 1000;

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { parseQuantity } from '../api/quantity.js';
 import type { KubeObject } from '../kube/reflector.js';
+import { MEETING_CLUSTER } from '../kube/resources.js';
 
 export const ANNOTATION_APPLIED = 'meet.sovereign.io/applied-digest';
 
@@ -18,6 +19,16 @@ export interface OwnerReference {
   controller: true;
   blockOwnerDeletion: true;
 }
+
+/** The controller reference every child carries to its MeetingCluster (garbage collection follows it). */
+export const ownerReferenceTo = (mc: KubeObject): OwnerReference => ({
+  apiVersion: MEETING_CLUSTER.apiVersion,
+  kind: MEETING_CLUSTER.kind,
+  name: mc.metadata.name,
+  uid: mc.metadata.uid!,
+  controller: true,
+  blockOwnerDeletion: true,
+});
 
 /** Stable JSON (sorted keys) so the digest does not depend on property order. */
 function canonical(v: unknown): string {

@@ -18,7 +18,7 @@ import { ANNOTATION_PAUSED, LABEL_CLUSTER, objectName } from '../render/names.js
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
 import { deletionCosts } from '../scaling/deletion-cost.js';
 import { scalingReport } from '../scaling/report.js';
-import { applyReason, digest, type OwnerReference } from './diff.js';
+import { applyReason, digest, ownerReferenceTo, type OwnerReference } from './diff.js';
 import type { EventRecorder, EventType } from './events.js';
 import { ReconcileWrites, WriteBudget, isServerSideFailure, slowestFirst } from './writes.js';
 import { renderChildren, type RenderedChildren } from './render-children.js';
@@ -103,14 +103,7 @@ export class Reconciler {
       log.debug('paused: not reconciling');
       return;
     }
-    const owner: OwnerReference = {
-      apiVersion: MEETING_CLUSTER.apiVersion,
-      kind: MEETING_CLUSTER.kind,
-      name,
-      uid: live.metadata.uid!,
-      controller: true,
-      blockOwnerDeletion: true,
-    };
+    const owner = ownerReferenceTo(live);
 
     const memo = this.validated(key, live);
     const { errors, cluster } = memo;

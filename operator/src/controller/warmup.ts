@@ -7,7 +7,7 @@
 import { validateMeetingCluster } from '../api/validate.js';
 import type { KubeObject } from '../kube/reflector.js';
 import { MEETING_CLUSTER } from '../kube/resources.js';
-import { applyReason, type OwnerReference } from './diff.js';
+import { applyReason, ownerReferenceTo } from './diff.js';
 import { generateSecrets } from './generate-secrets.js';
 import { renderChildren } from './render-children.js';
 import { computeStatus } from './status.js';
@@ -41,8 +41,7 @@ export function warmUp(): { children: number; ms: number } {
   const t0 = performance.now();
   const { cluster, errors } = validateMeetingCluster(WARM_UP_CLUSTER);
   if (!cluster) throw new Error(`the built-in warm-up cluster is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
-  const owner: OwnerReference = { apiVersion: MEETING_CLUSTER.apiVersion, kind: MEETING_CLUSTER.kind, name: 'warm-up', uid: WARM_UP_CLUSTER.metadata.uid!, controller: true, blockOwnerDeletion: true };
-  const { desired, sovereignty } = renderChildren(cluster, generateSecrets(), undefined, owner);
+  const { desired, sovereignty } = renderChildren(cluster, generateSecrets(), undefined, ownerReferenceTo(WARM_UP_CLUSTER));
   // The comparison of a child with its live self (the no-op path every resync takes).
   for (const child of desired) applyReason(child as KubeObject, child as KubeObject);
   computeStatus({ generation: 1, cluster, applyErrors: [], sovereignty, now: new Date(0).toISOString() });
