@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../kube/http.js';
-import { ReconcileWrites, WriteBudget, isServerSideFailure, slowestFirst, type WriteTask } from './writes.js';
+import { ReconcileWrites, WriteBudget, isServerSideFailure, type WriteTask } from './writes.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 const apiError = (status: number) => new ApiError(status, `Status${status}`, `HTTP ${status}`);
@@ -120,22 +120,5 @@ describe('ReconcileWrites', () => {
     // 0-3 in flight when 2 fails; 4-11 never sent, and the next reconcile starts alone.
     expect(t.started.sort((x, y) => x - y)).toEqual([0, 1, 2, 3]);
     expect(budget.serverAnswering).toBe(false);
-  });
-});
-
-describe('slowestFirst', () => {
-  it('puts load balancers, then workloads, before the rest, keeping rendered order within a cost', () => {
-    const objects = [
-      { kind: 'Secret' },
-      { kind: 'ConfigMap' },
-      { kind: 'Service', spec: { type: 'ClusterIP' } },
-      { kind: 'Service', spec: { type: 'LoadBalancer' } },
-      { kind: 'StatefulSet' },
-      { kind: 'Deployment' },
-      { kind: 'PodDisruptionBudget' },
-      { kind: 'Service', spec: { type: 'LoadBalancer' } },
-    ];
-    expect(slowestFirst(objects)).toEqual([3, 7, 4, 5, 2, 6, 0, 1]);
-    expect(slowestFirst([])).toEqual([]);
   });
 });

@@ -13,23 +13,6 @@ export type WriteTask = () => Promise<void>;
 /** The server, not the object written, is the problem: no answer, throttled (429) or 5xx. */
 export const isServerSideFailure = (e: unknown): boolean => !(e instanceof ApiError) || e.status === 429 || e.status >= 500;
 
-/**
- * Rough server-side cost of writing an object, as measured on the local control plane: a Service
- * allocates its cluster IP and node ports (a LoadBalancer 40-110 ms), a workload carries a pod
- * template (20-65 ms), a ConfigMap or Secret takes 5-10 ms.
- */
-function writeCost(o: { kind?: string; spec?: { type?: string } }): number {
-  if (o.kind === 'Service') return o.spec?.type === 'LoadBalancer' || o.spec?.type === 'NodePort' ? 3 : 1;
-  if (o.kind === 'Deployment' || o.kind === 'StatefulSet') return 2;
-  return o.kind === 'Secret' || o.kind === 'ConfigMap' ? 0 : 1;
-}
-
-/** Indices of `objects`, slowest write first (stable otherwise): within a limit of parallel
- * writes, the longest one then starts at once instead of last, and the batch ends sooner. */
-export function slowestFirst(objects: { kind?: string; spec?: { type?: string } }[]): number[] {
-  return objects.map((o, i) => ({ i, cost: writeCost(o) })).sort((a, b) => b.cost - a.cost || a.i - b.i).map((x) => x.i);
-}
-
 /** The limit on writes in flight and what the last answered write says of the server; shared by every reconcile. */
 export class WriteBudget {
   /** False from a server-side failure until a write is answered again. The informers have just
