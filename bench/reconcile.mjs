@@ -208,6 +208,14 @@ function cpuSeconds(extra = {}) {
   }
   return out;
 }
+/** The machine's CPU ticks so far: all, and stolen by the hypervisor (the `cpu` line of /proc/stat). */
+function machineTicks() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+}
+/** Share of the machine's CPU the hypervisor took since `before`, in percent: on a shared VM a window
+ * with more steal runs slower, and the ratio of two windows is only as fair as their steal is equal. */
+const stealSince = (before, after = machineTicks()) => (100 * (after.steal - before.steal)) / Math.max(1, after.total - before.total);
 const cpuSince = (before, after) =>
   Object.entries(after).map(([n, v]) => [n, v - (before[n] ?? 0)]).filter(([, v]) => v >= 0.5).sort((a, b) => b[1] - a[1]).map(([n, v]) => `${n} ${v.toFixed(1)}`).join(', ');
 /** Writes in namespaces `${nsPrefix}-*` by user agent (program name), for the log. */
@@ -329,12 +337,14 @@ async function operatorRun(k, prefix, light = false) {
   // does not include starting kubectl.
   const clusters = namespaces.map((ns) => ministry(ns, light));
   const cpu0 = cpuSeconds({ operator: op.pid });
+  const ticks0 = machineTicks();
   const audit0 = auditWrites().length;
   const t0 = performance.now();
   await applyAll(clusters, 'bench-user');
   await converged(namespaces);
   const seconds = (performance.now() - t0) / 1000;
-  log(`operator converged ${k} in ${seconds.toFixed(k < 10 ? 2 : 1)} s (${reconciles(await metricsText())} reconciles, ${reconcileErrors(await metricsText())} failed); CPU-s meanwhile: ${cpuSince(cpu0, cpuSeconds({ operator: op.pid }))}; writes by agent: ${writesByAgent(prefix, audit0)}`);
+  const steal = stealSince(ticks0);
+  log(`operator converged ${k} in ${seconds.toFixed(k < 10 ? 2 : 1)} s, CPU steal ${steal.toFixed(0)}% (${reconciles(await metricsText())} reconciles, ${reconcileErrors(await metricsText())} failed); CPU-s meanwhile: ${cpuSince(cpu0, cpuSeconds({ operator: op.pid }))}; writes by agent: ${writesByAgent(prefix, audit0)}`);
   const atConverged = writesBy(agent, prefix);
 
   // Settling: the workload controllers report status and the operator follows. Settled = every
@@ -370,7 +380,7 @@ async function operatorRun(k, prefix, light = false) {
   const noop = writesBy(`(${identity}-resync)`, prefix).total;
   const storm = { rss: memMiB(op.pid), peak: memMiB(op.pid, 'VmHWM'), heap: window.heap };
   await stop(op);
-  return { seconds, converging: atConverged, writes, settleSeconds, settleWrites: writes.total - atConverged.total, stable, ready, noop, window, rest, storm };
+  return { seconds, steal, converging: atConverged, writes, settleSeconds, settleWrites: writes.total - atConverged.total, stable, ready, noop, window, rest, storm };
 }
 
 /** Server-side applies objects with CONCURRENCY requests in flight. */
@@ -406,6 +416,7 @@ async function floorRun(k, prefix) {
   });
   const rendered = clusters.map((m) => renderCluster(validateMeetingCluster(m).cluster, generateSecrets()));
   const cpu0 = cpuSeconds({ bench: process.pid });
+  const ticks0 = machineTicks();
   const audit0 = auditWrites().length;
   const t0 = performance.now();
   const applied = await applyAll(clusters, 'bench-floor');
@@ -414,8 +425,9 @@ async function floorRun(k, prefix) {
   );
   await applyAll(objects, 'bench-floor');
   const seconds = (performance.now() - t0) / 1000;
-  log(`floor applied ${k} in ${seconds.toFixed(k < 10 ? 2 : 1)} s; CPU-s meanwhile: ${cpuSince(cpu0, cpuSeconds({ bench: process.pid }))}; writes by agent: ${writesByAgent(prefix, audit0)}`);
-  return { seconds, writes: objects.length + clusters.length, children: objects.length };
+  const steal = stealSince(ticks0);
+  log(`floor applied ${k} in ${seconds.toFixed(k < 10 ? 2 : 1)} s, CPU steal ${steal.toFixed(0)}%; CPU-s meanwhile: ${cpuSince(cpu0, cpuSeconds({ bench: process.pid }))}; writes by agent: ${writesByAgent(prefix, audit0)}`);
+  return { seconds, steal, writes: objects.length + clusters.length, children: objects.length };
 }
 
 async function manualRun(k, prefix) {
@@ -477,6 +489,9 @@ for (const k of KS.filter((k) => k > 0)) {
     'floor s': fl.seconds.toFixed(2),
     'vs floor': (op.seconds / fl.seconds).toFixed(2) + 'x',
     ...(REPEAT > 1 ? { 'vs floor, every run': ratios.map((x) => x.toFixed(2)).join(' ') } : {}),
+    // Steal in each window, operator/floor, per pair: a pair whose two windows lost very different
+    // shares of the CPU to the hypervisor says less about the operator than about the neighbours.
+    'steal % op/floor': ops.map((o, i) => `${o.steal.toFixed(0)}/${floors[i].steal.toFixed(0)}`).join(' '),
     'manual s': manual ? manual.seconds.toFixed(2) : '-',
     'vs manual': manual ? (op.seconds / manual.seconds).toFixed(2) + 'x' : '-',
     'writes/cluster': (op.writes.total / k).toFixed(1),
