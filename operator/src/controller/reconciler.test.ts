@@ -40,7 +40,7 @@ function reconcilerWith(http: KubeHttp) {
 
 describe('Reconciler, API server failing part-way through a batch', () => {
   it('announces the children written before the failure, and writes no status', async () => {
-    // One write at a time, in rendered order: Secrets, ConfigMaps, ..., then the Deployments fail.
+    // One write at a time: the node-port Services, then the rest in rendered order, the Deployments failing.
     const { http, writes } = apiFailingAt('deployments');
     const { reconciler, events, key } = reconcilerWith(http);
     await expect(reconciler.reconcile(key)).rejects.toThrow('ECONNREFUSED');
@@ -56,7 +56,7 @@ describe('Reconciler, API server failing part-way through a batch', () => {
   });
 
   it('announces nothing when the first write already fails', async () => {
-    const { http, writes } = apiFailingAt('secrets');
+    const { http, writes } = apiFailingAt('services');
     const { reconciler, events, key } = reconcilerWith(http);
     await expect(reconciler.reconcile(key)).rejects.toThrow('ECONNREFUSED');
     expect(writes).toEqual([]);

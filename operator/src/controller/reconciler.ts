@@ -20,7 +20,7 @@ import { deletionCosts } from '../scaling/deletion-cost.js';
 import { scalingReport } from '../scaling/report.js';
 import { applyReason, digest, ownerReferenceTo, type OwnerReference } from './diff.js';
 import type { EventRecorder, EventType } from './events.js';
-import { ReconcileWrites, WriteBudget, isServerSideFailure } from './writes.js';
+import { ReconcileWrites, WriteBudget, isServerSideFailure, nodePortServicesFirst } from './writes.js';
 import { renderChildren, type RenderedChildren } from './render-children.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { computeStatus, sameStatus } from './status.js';
@@ -138,7 +138,8 @@ export class Reconciler {
     // a credential (they name the Secrets; render.test.ts checks), so a Secret that turns out to
     // exist already (409) leaves nothing else wrongly written.
     const batch = new ReconcileWrites(this.budget).run(
-      desired.flatMap((obj, i) => {
+      nodePortServicesFirst(desired).flatMap((i) => {
+        const obj = desired[i]!;
         if (obj.kind === 'Secret' && missing.includes(obj.metadata.name)) return [() => this.createSecret(obj, log)];
         if (holdSfu && obj.kind === 'Deployment' && obj.metadata.name === sfuName) return [];
         const cache = this.cacheOf(obj.kind);

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../kube/http.js';
-import { ReconcileWrites, WriteBudget, isServerSideFailure, type WriteTask } from './writes.js';
+import { ReconcileWrites, WriteBudget, isServerSideFailure, nodePortServicesFirst, type WriteTask } from './writes.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 const apiError = (status: number) => new ApiError(status, `Status${status}`, `HTTP ${status}`);
@@ -120,5 +120,23 @@ describe('ReconcileWrites', () => {
     // 0-3 in flight when 2 fails; 4-11 never sent, and the next reconcile starts alone.
     expect(t.started.sort((x, y) => x - y)).toEqual([0, 1, 2, 3]);
     expect(budget.serverAnswering).toBe(false);
+  });
+});
+
+describe('nodePortServicesFirst', () => {
+  it('puts the Services that allocate node ports first and keeps every other write where it was', () => {
+    const objects = [
+      { kind: 'Secret' },
+      { kind: 'ConfigMap' },
+      { kind: 'Service', spec: { type: 'ClusterIP' } },
+      { kind: 'Service', spec: { type: 'LoadBalancer' } },
+      { kind: 'StatefulSet' },
+      { kind: 'Deployment' },
+      { kind: 'Service', spec: { type: 'NodePort' } },
+      { kind: 'PodDisruptionBudget' },
+    ];
+    expect(nodePortServicesFirst(objects)).toEqual([3, 6, 0, 1, 2, 4, 5, 7]);
+    expect(nodePortServicesFirst([{ kind: 'Service' }, { kind: 'Deployment' }])).toEqual([0, 1]);
+    expect(nodePortServicesFirst([])).toEqual([]);
   });
 });

@@ -13,6 +13,24 @@ export type WriteTask = () => Promise<void>;
 /** The server, not the object written, is the problem: no answer, throttled (429) or 5xx. */
 export const isServerSideFailure = (e: unknown): boolean => !(e instanceof ApiError) || e.status === 429 || e.status >= 500;
 
+/**
+ * A Service that allocates node ports (LoadBalancer, NodePort) is by far the slowest write of a
+ * cluster: 40-120 ms on the local control plane against 5-25 ms for the others, as the API server
+ * takes its ports from an allocator in etcd, one after another. Started last, it alone decides when
+ * the batch ends; started first, it runs while the other writes share the remaining slots.
+ * Nothing else is moved: workloads written earlier set kube-controller-manager's reactions
+ * (ReplicaSets, Pods, endpoints) going while the batch still runs, and those cost more than they
+ * save (K=10, 6 pairs each: 1.45-1.50x of the floor with workloads moved first, 1.08-1.23x without).
+ */
+export const allocatesNodePorts = (o: { kind?: string; spec?: { type?: string } }): boolean =>
+  o.kind === 'Service' && (o.spec?.type === 'LoadBalancer' || o.spec?.type === 'NodePort');
+
+/** Indices of `objects`: node-port Services first, then the rest, each in their given order. */
+export function nodePortServicesFirst(objects: { kind?: string; spec?: { type?: string } }[]): number[] {
+  const first = objects.flatMap((o, i) => (allocatesNodePorts(o) ? [i] : []));
+  return [...first, ...objects.flatMap((o, i) => (allocatesNodePorts(o) ? [] : [i]))];
+}
+
 /** The limit on writes in flight and what the last answered write says of the server; shared by every reconcile. */
 export class WriteBudget {
   /** False from a server-side failure until a write is answered again. The informers have just
