@@ -287,8 +287,11 @@ async function converged(namespaces, timeoutMs = 30 * 60_000) {
   // the floor's clock stops the moment its last write is answered, and a polling step would add up
   // to its period to the operator's (at K=1, 10 ms of ~200).
   const nextEvent = () => new Promise((wake) => {
-    clusterEvent = wake;
-    setTimeout(wake, 100);
+    const fallback = setTimeout(wake, 100);
+    clusterEvent = () => {
+      clearTimeout(fallback);
+      wake();
+    };
   });
   for (let lastAt = 0, end = Date.now() + timeoutMs; Date.now() < end; await nextEvent()) {
     const n = await countClusters(namespaces);

@@ -22,7 +22,7 @@ export const isServerSideFailure = (e: unknown): boolean => !(e instanceof ApiEr
  * (ReplicaSets, Pods, endpoints) going while the batch still runs, and those cost more than they
  * save (K=10, 6 pairs each: 1.45-1.50x of the floor with workloads moved first, 1.08-1.23x without).
  */
-export const allocatesNodePorts = (o: { kind?: string; spec?: { type?: string } }): boolean =>
+const allocatesNodePorts = (o: { kind?: string; spec?: { type?: string } }): boolean =>
   o.kind === 'Service' && (o.spec?.type === 'LoadBalancer' || o.spec?.type === 'NodePort');
 
 /** Indices of `objects`: node-port Services first, then the rest, each in their given order. */
