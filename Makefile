@@ -77,31 +77,28 @@ test-media: node_modules/.installed media-binaries ## Media tests: real livekit-
 test-e2e: build media-binaries ## End-to-end: the operator scales SFU pods backed by real livekit-server processes (root)
 	npx vitest run --project e2e $(call REPORT,e2e)
 
+.PHONY: test-node
+test-node: build node-binaries images media-binaries helm-binary ## Real node: kubelet + containerd here, the operator from its image, stacks as real containers, a browser (root)
+	npx vitest run --project node $(call REPORT,node)
+
 .PHONY: test
-test: typecheck ## The whole test suite (unit + integration + media + e2e), with one closing count
+test: typecheck ## The whole test suite (unit + integration + media + e2e + node), with one closing count
 	rm -rf $(RESULTS)
-	$(MAKE) --no-print-directory test-unit test-integration test-media test-e2e
+	$(MAKE) --no-print-directory test-unit test-integration test-media test-e2e test-node
 	@node hack/test-summary.mjs $(RESULTS)/*.json
 
 KUBECTL = $(shell bash hack/build-k8s.sh --print-dir)/kubectl
 
 .PHONY: dev
-dev: export NODES := 6
-dev: build controlplane-up ## Local control plane + CRDs + operator + EXAMPLE, waits for Ready=True
-	@. $(CONTROLPLANE_DIR)/env; \
-	ns=$$(node -e 'const y=require("yaml");const d=y.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(d.metadata.namespace||"default")' $(EXAMPLE)); \
-	$(KUBECTL) apply --server-side -f crds/ -f hack/dev-storage.yaml >/dev/null && \
-	$(KUBECTL) wait --for=condition=Established crd/meetingclusters.meet.sovereign.io --timeout=60s >/dev/null && \
-	bash hack/dev-operator.sh $(CONTROLPLANE_DIR) && \
-	$(KUBECTL) create namespace $$ns --dry-run=client -o yaml | $(KUBECTL) apply --server-side -f - >/dev/null && \
-	$(KUBECTL) apply --server-side -f $(EXAMPLE) && \
-	echo "waiting for $$ns/$$(node -e 'console.log(require("yaml").parse(require("fs").readFileSync(process.argv[1],"utf8")).metadata.name)' $(EXAMPLE)) to become Ready..." && \
-	$(KUBECTL) wait --for=condition=Ready mc --all -n $$ns --timeout=120s && \
-	$(KUBECTL) get mc -A && echo && $(KUBECTL) -n $$ns get deploy,sts,svc,pods && echo && \
-	$(KUBECTL) -n $$ns get events --field-selector involvedObject.kind=MeetingCluster && echo && \
-	echo "export KUBECONFIG=$$KUBECONFIG    # kubectl describe mc -n $$ns" && \
-	echo "operator log: $(CONTROLPLANE_DIR)/logs/meet-operator.log; metrics: http://127.0.0.1:18080/metrics" && \
-	echo "stop everything: make controlplane-down"
+# One real node (this machine, kubelet + containerd) beside two tainted kwok nodes; a generic example
+# (the Outscale ones read the node's public IP from Outscale's metadata service).
+dev: export NODES := 2
+dev: export REAL_NODE := 1
+dev: DEV_EXAMPLE ?= examples/sports-generic-minimal.yaml
+dev: build node-binaries images helm-binary controlplane-up ## Control plane + a real node + the operator (Helm, own image) + DEV_EXAMPLE as real containers; prints a join
+	bash hack/dev-up.sh $(CONTROLPLANE_DIR) $(DEV_EXAMPLE)
+	@. $(CONTROLPLANE_DIR)/env; echo "export KUBECONFIG=$$KUBECONFIG    # kubectl get mc -A; operator logs: kubectl -n meet-operator-system logs deploy/meet-operator"; \
+	echo "stop everything (and put the host back as it was): make controlplane-down"
 
 .PHONY: bench bench-scaling bench-reconcile
 bench: build ## Benchmarks that take seconds (print figures): render, scaling policy

@@ -55,6 +55,23 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        test: {
+          // A real node: kubelet + containerd on this machine (hack/node-up.sh) beside tainted kwok
+          // nodes; the operator from its image under its chart, the rendered stacks as real
+          // containers, real clients and a real browser. Needs root.
+          name: 'node',
+          include: ['operator/test/node/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['hack/controlplane-global-setup.mjs'],
+          env: { REAL_NODE: '1' },
+          // One node, host ports: files run one at a time.
+          fileParallelism: false,
+          pool: 'forks',
+          testTimeout: 240_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

@@ -10,10 +10,11 @@
 // resync storm (--resync-seconds 5: every key reconciled again and again, nothing written).
 // Converging runs with the default resync period (as in production); the floor applies the
 // MeetingClusters (paused) and then the children exactly as the operator applies them.
-// The operator runs as the image runs it: the ENTRYPOINT's node flags and the Dockerfile's ENV
-// (NODE_OPTIONS, ...). OPERATOR_NODE_FLAGS replaces the former, OPERATOR_NODE_OPTIONS overrides
-// NODE_OPTIONS; OPERATOR_CPU_PROF=DIR writes CPU profiles there; OPERATOR_LOG_FILE=path keeps the
-// operators' logs (level OPERATOR_LOG_LEVEL, default warn); BENCH_KEEP=1 keeps the control plane's state.
+// The operator runs as the image runs it: the entrypoint's node flags and the env of the image's recipe
+// (images/meet-operator/image.yaml: NODE_OPTIONS, MALLOC_*, ...). OPERATOR_NODE_FLAGS replaces the
+// former, OPERATOR_NODE_OPTIONS overrides NODE_OPTIONS; OPERATOR_CPU_PROF=DIR writes CPU profiles there;
+// OPERATOR_LOG_FILE=path keeps the operators' logs (level OPERATOR_LOG_LEVEL, default warn); BENCH_KEEP=1
+// keeps the control plane's state.
 // --repeat N runs operator and floor N times each per K, every pair on a fresh control plane and
 // alternating which of the two goes first, and reports the median ratio (and every ratio): on a
 // 2-core machine one pair can be off by a third either way.
@@ -63,7 +64,11 @@ async function startControlPlane() {
   audit = { offset: 0, partial: '', writes: [] };
   http = KubeHttp.fromKubeconfig(kubeconfig, 'meet-bench/1');
   kubectl(['apply', '--server-side', '-f', `${root}crds/`, '-f', `${root}hack/dev-storage.yaml`]);
-  kubectl(['wait', '--for=condition=Established', 'crd/meetingclusters.meet.sovereign.io', '--timeout=60s']);
+  // Not `kubectl wait`: it fails at once on a CRD whose conditions are not set yet.
+  for (let t = Date.now(); kubectl(['get', 'crd', 'meetingclusters.meet.sovereign.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']) !== 'True';) {
+    if (Date.now() - t > 60_000) throw new Error('the MeetingCluster CRD is not Established after 60 s');
+    await sleep(200);
+  }
   // The bench follows MeetingCluster status through one watch (the operator's own reflector), not by
   // listing every MeetingCluster ten times a second: that would load the API server during the
   // operator's runs only, and more so with every run's clusters left in place.
@@ -232,25 +237,23 @@ function memMiB(pid, field = 'VmRSS') {
 
 const port = 18181;
 
-/** The environment the image sets (every Dockerfile ENV KEY=VALUE, continuation lines joined). */
+/** The operator image's recipe (built by images/build.mjs). */
+const IMAGE_RECIPE = parse(readFileSync(`${root}images/meet-operator/image.yaml`, 'utf8'));
+/** The environment the image sets, without PATH (the image's says where it keeps node; the host's stays). */
 function imageEnv() {
-  const env = {};
-  const text = readFileSync(`${root}Dockerfile`, 'utf8').replace(/\\\n/g, ' ');
-  for (const m of text.matchAll(/^ENV\s+(.+)$/gm)) {
-    for (const kv of m[1].matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|\S*)/g)) env[kv[1]] = kv[3] ?? kv[2];
-  }
-  return env;
+  const { PATH: _path, ...env } = IMAGE_RECIPE.env ?? {};
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]));
 }
-/** The node flags of the image's ENTRYPOINT (exec form: ["node", flags..., "dist/cli/bin.js"]). */
+/** The node flags of the image's entrypoint (["node", flags..., "dist/cli/bin.js"]). */
 function imageNodeFlags() {
-  const entrypoint = JSON.parse([...readFileSync(`${root}Dockerfile`, 'utf8').matchAll(/^ENTRYPOINT\s+(.+)$/gm)].pop()?.[1] ?? '[]');
-  if (entrypoint[0] !== 'node' || entrypoint.at(-1) !== 'dist/cli/bin.js') throw new Error(`unexpected ENTRYPOINT ${JSON.stringify(entrypoint)}`);
+  const entrypoint = IMAGE_RECIPE.entrypoint ?? [];
+  if (entrypoint[0] !== 'node' || entrypoint.at(-1) !== 'dist/cli/bin.js') throw new Error(`unexpected entrypoint ${JSON.stringify(entrypoint)}`);
   return entrypoint.slice(1, -1);
 }
 const IMAGE_ENV = imageEnv();
 if (process.env.OPERATOR_NODE_OPTIONS !== undefined) IMAGE_ENV.NODE_OPTIONS = process.env.OPERATOR_NODE_OPTIONS;
 if (process.env.OPERATOR_CPU_PROF) IMAGE_ENV.NODE_OPTIONS = `${IMAGE_ENV.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${process.env.OPERATOR_CPU_PROF}`;
-// OPERATOR_NODE_FLAGS (space-separated) replaces the ENTRYPOINT's flags, e.g. '' for none.
+// OPERATOR_NODE_FLAGS (space-separated) replaces the entrypoint's flags, e.g. '' for none.
 const IMAGE_NODE_FLAGS = process.env.OPERATOR_NODE_FLAGS !== undefined ? process.env.OPERATOR_NODE_FLAGS.split(' ').filter(Boolean) : imageNodeFlags();
 log('operator runs as the image runs it:', JSON.stringify({ nodeFlags: IMAGE_NODE_FLAGS, env: IMAGE_ENV }));
 

@@ -7,6 +7,7 @@
 #        hack/controlplane-down.sh --check STATE_DIR   exit 0 if any of its processes is running, else 1
 #        hack/controlplane-down.sh --status STATE_DIR  print each component and whether it runs
 #        hack/controlplane-down.sh --only COMPONENT STATE_DIR
+# A real node in STATE_DIR (hack/node-up.sh) is stopped first, by hack/node-down.sh.
 #                                       stop just that component (e.g. kube-apiserver, for fault
 #                                       injection); hack/controlplane-up.sh --only starts it again
 set -euo pipefail
@@ -65,6 +66,13 @@ case "$MODE" in
     exit $any ;;
 esac
 
+# A real node (hack/node-up.sh) goes first, while the API server still answers: its teardown also
+# restores the host (iptables, mounts, cgroups, sysctls) and fails loudly if it could not.
+NODE_RC=0
+if [[ -z "$ONLY" ]] && bash "$(dirname "$0")/node-down.sh" --check "$S"; then
+  bash "$(dirname "$0")/node-down.sh" "$S" || NODE_RC=$?
+fi
+
 # stop_group <index...>: SIGTERM the groups, SIGKILL what is left after GRACE seconds.
 stopped=0
 alive_in() { local i; for i in "$@"; do [[ -n "$(members "${PGIDS[$i]}")" ]] && return 0; done; return 1; }
@@ -101,6 +109,7 @@ done
 ((${#ETCD[@]})) && stop_groups "${ETCD[@]}"
 if running; then log "ERROR: some processes of $S survived SIGKILL"; exit 1; fi
 log "stopped $stopped process group(s) of $S${ONLY:+ ($ONLY only)}"
+((NODE_RC == 0)) || { log "ERROR: the real node's teardown failed (see above); keeping $S"; exit "$NODE_RC"; }
 [[ -z "$ONLY" ]] || exit 0
 
 if ((CLEAN)); then

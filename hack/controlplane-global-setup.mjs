@@ -7,6 +7,11 @@
 //   const kubeconfig = inject('kubeconfig'); const auditLog = inject('auditLog');
 //   // types: declare module 'vitest' { interface ProvidedContext { kubeconfig: string; auditLog: string; apiserverUrl: string } }
 //
+// A project with env REAL_NODE=1 (vitest.config.ts `test.env`, or the process env) gets a real node too:
+// the control plane starts with REAL_NODE=1, then hack/build-node.sh, the images (hack/images.mk) and
+// hack/node-up.sh; tests read inject('realNode') ({name, ip, containerdSock, nodeBinDir}). Teardown
+// stops the node first (hack/node-down.sh, through controlplane-down.sh) and fails the run when the
+// host is not as it was before.
 // If KUBECONFIG_TEST is set, that control plane is used as is (AUDIT_LOG_TEST may point at its audit log;
 // default: audit.log next to the kubeconfig, as written by hack/controlplane-up.sh) and nothing is started.
 // Otherwise: hack/build-k8s.sh (instant when cached), then hack/controlplane-up.sh in a fresh mkdtemp dir;
@@ -28,16 +33,25 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /** @type {{ dir?: string, refs: number, handlers?: Array<[string, (...a: any[]) => void]>, stopped?: boolean, provided?: Record<string, string> }} */
 const state = (globalThis[STATE_KEY] ??= { refs: 0 });
 
-function runScript(script, args) {
+function runScript(script, args, env = {}) {
+  return runCommand('bash', [join(HACK, script), ...args], `hack/${script} ${args.join(' ')}`, env);
+}
+
+/** A target of the top-level Makefile (e.g. images), with the same Node on PATH as the tests. */
+function runMake(target) {
+  return runCommand('make', ['--no-print-directory', '-C', join(HACK, '..'), target], `make ${target}`);
+}
+
+function runCommand(cmd, args, what, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(HACK, script), ...args], {
+    const child = spawn(cmd, args, {
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: process.env,
+      env: { ...process.env, ...env },
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`hack/${script} ${args.join(' ')} failed (${signal ?? `exit ${code}`}); see its output above`));
+      else reject(new Error(`${what} failed (${signal ?? `exit ${code}`}); see its output above`));
     });
   });
 }
@@ -116,13 +130,20 @@ export async function setup(project) {
     return;
   }
 
+  const realNode = (project.config?.env?.REAL_NODE ?? process.env.REAL_NODE) === '1';
   await runScript('build-k8s.sh', []);
+  if (realNode) {
+    // Before the control plane starts: these builds take minutes when the cache is cold.
+    await runScript('build-node.sh', []);
+    await runMake('images');
+  }
   state.dir = mkdtempSync(join(process.env.CONTROLPLANE_TMPDIR ?? tmpdir(), 'meet-operator-cp-'));
   state.stopped = false;
   installHandlers();
   try {
     const keep = process.env.CONTROLPLANE_KEEP === '1';
-    await runScript('controlplane-up.sh', ['--watch-pid', String(process.pid), ...(keep ? [] : ['--watch-clean']), state.dir]);
+    await runScript('controlplane-up.sh', ['--watch-pid', String(process.pid), ...(keep ? [] : ['--watch-clean']), state.dir], realNode ? { REAL_NODE: '1' } : {});
+    if (realNode) await runScript('node-up.sh', [state.dir]);
   } catch (err) {
     stopSync(false); // up.sh already tore down on failure; keep the logs for the error message
     removeHandlers();
@@ -130,6 +151,10 @@ export async function setup(project) {
   }
   const env = readEnvFile(join(state.dir, 'env'));
   state.provided = { kubeconfig: env.KUBECONFIG, auditLog: env.AUDIT_LOG, apiserverUrl: env.APISERVER_URL };
+  if (realNode) {
+    const node = readEnvFile(join(state.dir, 'node', 'env'));
+    state.provided.realNode = JSON.stringify({ name: node.NODE_NAME, ip: node.NODE_IP, containerdSock: node.CONTAINERD_SOCK, nodeBinDir: node.NODE_BIN_DIR, stateDir: state.dir });
+  }
   process.env.KUBECONFIG_TEST = env.KUBECONFIG;
   process.env.AUDIT_LOG_TEST = env.AUDIT_LOG;
   provideAll(project, state.provided);

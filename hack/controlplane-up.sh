@@ -16,7 +16,12 @@
 #   --only COMPONENT start one component again, with the command line it was first started with, into a
 #                    running control plane (after hack/controlplane-down.sh --only COMPONENT STATE_DIR:
 #                    fault-injection tests stop and restart kube-apiserver this way)
-# Env: NODES (4), CONTROLPLANE_TIMEOUT (seconds per wait phase, 90), K8S_BIN_DIR (default: build-k8s.sh cache),
+# Env: NODES (4; kwok nodes), CONTROLPLANE_TIMEOUT (seconds per wait phase, 90), K8S_BIN_DIR (default: build-k8s.sh cache),
+#      REAL_NODE=1: prepare for a real kubelet node (hack/node-up.sh): kube-apiserver listens on every
+#      address and advertises this machine's own address (pods reach it through the kubernetes
+#      Service), its certificate names that address, and kwok nodes carry the taint
+#      kwok.x-k8s.io/node=fake:NoSchedule so that pods land on the real node unless they tolerate it
+#      (NODES may then be 0),
 #      AUDIT_READ_USERS (comma-separated user names whose reads are audited too; default none),
 #      APISERVER_EXTRA_ARGS (extra kube-apiserver flags, space-separated; default none).
 #
@@ -56,7 +61,18 @@ die() { printf '[controlplane-up] ERROR: %s\n' "$*" >&2; exit 1; }
 for t in openssl curl setsid flock python3 base64; do
   command -v "$t" >/dev/null || die "'$t' is required (apt-get install openssl curl util-linux python3 coreutils)"
 done
-[[ "$NODES" =~ ^[0-9]+$ ]] && ((NODES >= 1 && NODES <= 250)) || die "NODES must be 1..250, got '$NODES'"
+REAL_NODE="${REAL_NODE:-0}"
+[[ "$REAL_NODE" == 0 || "$REAL_NODE" == 1 ]] || die "REAL_NODE must be 0 or 1, got '$REAL_NODE'"
+MIN_NODES=$((REAL_NODE ? 0 : 1))
+[[ "$NODES" =~ ^[0-9]+$ ]] && ((NODES >= MIN_NODES && NODES <= 250)) || die "NODES must be $MIN_NODES..250, got '$NODES'"
+# The address pods see this machine at (the source address of its default route). 192.0.2.1 is
+# this VM's default gateway: advertising it would send pods' API traffic out of the machine.
+HOST_IP=""
+if ((REAL_NODE)); then
+  # A route lookup only (no packet is sent): 203.0.113.1 (TEST-NET-3) follows the default route.
+  HOST_IP="$(ip -4 route get 203.0.113.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')"
+  [[ "$HOST_IP" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "REAL_NODE=1: cannot find this machine's address (ip -4 route)"
+fi
 AUDIT_READ_USERS="${AUDIT_READ_USERS:-}"
 for u in "${USERS[@]}" ${AUDIT_READ_USERS//,/ }; do
   [[ "$u" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || die "user names must match [a-z0-9][a-z0-9._-]*, got '$u'"
@@ -246,21 +262,32 @@ cert() {
     -extfile "$P/$n.ext" -out "$P/$n.crt"
   rm -f "$P/$n.csr" "$P/$n.ext"
 }
+APISERVER_SAN="IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local${HOST_IP:+,IP:$HOST_IP}"
 if [[ -f "$P/ca.crt" && -f "$P/sa.key" && -f "$P/admin.crt" && -f "$P/kwok.crt" ]]; then
   log "reusing certificates in $P"
+  # A state dir first started without REAL_NODE: its serving certificate lacks this machine's address.
+  if [[ -n "$HOST_IP" ]] && ! openssl x509 -in "$P/apiserver.crt" -noout -ext subjectAltName 2>/dev/null | grep -q "IP Address:$HOST_IP\b"; then
+    log "re-issuing the kube-apiserver certificate for $HOST_IP"
+    cert apiserver "/CN=kube-apiserver" serverAuth "$APISERVER_SAN"
+  fi
 else
   log "generating throw-away CA, certificates and service-account key in $P"
   ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$P/ca.key"
   ossl req -x509 -new -key "$P/ca.key" -subj "/CN=meet-operator-test-ca" -days 365 -out "$P/ca.crt" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"
-  cert apiserver "/CN=kube-apiserver" serverAuth \
-    "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  cert apiserver "/CN=kube-apiserver" serverAuth "$APISERVER_SAN"
   cert admin "/O=system:masters/CN=admin" clientAuth
   cert kube-controller-manager "/CN=system:kube-controller-manager" clientAuth
   cert kube-scheduler "/CN=system:kube-scheduler" clientAuth
   cert kwok "/O=system:masters/CN=kwok" clientAuth
   ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/sa.key"
   ossl pkey -in "$P/sa.key" -pubout -out "$P/sa.pub"
+  chmod 600 "$P"/*.key
+fi
+# kube-apiserver -> kubelet (logs, exec, port-forward on a real node): authorised by the kubelet's
+# webhook like any other client; system:masters may do all of it.
+if [[ ! -f "$P/apiserver-kubelet-client.crt" ]]; then
+  cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
   chmod 600 "$P"/*.key
 fi
 
@@ -324,10 +351,15 @@ start etcd "$K8S_BIN_DIR/etcd" \
   --unsafe-no-fsync=true --snapshot-count=10000 --quota-backend-bytes=2147483648 --log-level=warn
 
 # --advertise-address only feeds the endpoints of the "kubernetes" Service, which rejects loopback
-# addresses; 192.0.2.1 (TEST-NET-1) is never contacted. Clients use the kubeconfig (127.0.0.1).
+# addresses. Without a real node nobody follows them: 192.0.2.1 (TEST-NET-1) is never contacted and
+# clients use the kubeconfig (127.0.0.1). With one, pods reach the API server through that Service, so
+# it advertises this machine's own address and listens on it too.
+if ((REAL_NODE)); then BIND_ADDRESS=0.0.0.0 ADVERTISE_ADDRESS="$HOST_IP"; else BIND_ADDRESS=127.0.0.1 ADVERTISE_ADDRESS=192.0.2.1; fi
 start kube-apiserver "$K8S_BIN_DIR/kube-apiserver" \
   --etcd-servers="$ETCD_URL" \
-  --bind-address=127.0.0.1 --advertise-address=192.0.2.1 --secure-port="$API_PORT" \
+  --bind-address="$BIND_ADDRESS" --advertise-address="$ADVERTISE_ADDRESS" --secure-port="$API_PORT" \
+  --kubelet-client-certificate="$P/apiserver-kubelet-client.crt" --kubelet-client-key="$P/apiserver-kubelet-client.key" \
+  --kubelet-preferred-address-types=InternalIP,Hostname \
   --cert-dir="$S/certs/kube-apiserver" \
   --tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" \
   --client-ca-file="$P/ca.crt" \
@@ -393,6 +425,7 @@ metadata:
     topology.kubernetes.io/region: cloudgouv-eu-west-1
     topology.kubernetes.io/zone: $zone
     type: kwok
+$( ((REAL_NODE)) && printf 'spec:\n  taints:\n  - {key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}\n' )
 status:
   addresses:
   - {type: InternalIP, address: 10.0.0.$((10 + i))}
@@ -405,8 +438,20 @@ EOF
   done
 } >"$S/nodes.yaml"
 export KUBECONFIG="$S/kubeconfig"
-"$KUBECTL" apply --server-side --field-manager=controlplane-up -f "$S/nodes.yaml" >>"$S/logs/kubectl.log" 2>&1 \
-  || die "creating nodes failed, see $S/logs/kubectl.log"
+if ((NODES)); then
+  "$KUBECTL" apply --server-side --field-manager=controlplane-up -f "$S/nodes.yaml" >>"$S/logs/kubectl.log" 2>&1 \
+    || die "creating nodes failed, see $S/logs/kubectl.log"
+fi
+# A reused state dir may hold more kwok nodes than asked for now (NODES changed between runs): they
+# are ours (label type=kwok, named kwok-node-N), so remove the surplus rather than wait for a count
+# that can never match.
+surplus="$("$KUBECTL" get nodes -l type=kwok -o name 2>>"$S/logs/kubectl.log" \
+  | awk -F'kwok-node-' -v n="$NODES" '$2 ~ /^[0-9]+$/ && $2 + 0 > n' | tr '\n' ' ')"
+if [[ -n "$surplus" ]]; then
+  # shellcheck disable=SC2086 # one argument per node
+  "$KUBECTL" delete --wait=false $surplus >>"$S/logs/kubectl.log" 2>&1 || die "deleting surplus kwok nodes failed, see $S/logs/kubectl.log"
+  log "removed $(wc -w <<<"$surplus") kwok node(s) left from an earlier run with more nodes"
+fi
 log "created $NODES kwok nodes"
 
 curl_local() { curl -skf --max-time 2 "https://127.0.0.1:$1/healthz"; }
@@ -415,9 +460,11 @@ wait_for "kube-scheduler /healthz" kube-scheduler curl_local "$SCHED_PORT"
 nodes_ready() {
   local n
   n="$("$KUBECTL" get nodes -l type=kwok \
-    -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -cx True)" || return 1
+    -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -cx True)" || ((NODES == 0)) || return 1
   ((n == NODES))
 }
+kwok_nodes_gone() { [[ -z "$("$KUBECTL" get nodes -l type=kwok -o name | awk -F'kwok-node-' -v n="$NODES" '$2 + 0 > n')" ]]; }
+[[ -z "$surplus" ]] || wait_for "surplus kwok nodes deleted" kube-apiserver kwok_nodes_gone
 wait_for "$NODES nodes Ready" kwok nodes_ready
 wait_for "default serviceaccount" kube-controller-manager "$KUBECTL" -n default get serviceaccount default
 wait_for "kube-root-ca.crt configmap" kube-controller-manager "$KUBECTL" -n default get configmap kube-root-ca.crt
@@ -443,11 +490,14 @@ APISERVER_URL='$APISERVER_URL'
 AUDIT_LOG='$S/audit.log'
 ETCD_URL='$ETCD_URL'
 K8S_BIN_DIR='$K8S_BIN_DIR'
+API_PORT='$API_PORT'
+REAL_NODE='$REAL_NODE'
+HOST_IP='$HOST_IP'
 KUBE_CONTROLLER_MANAGER_URL='https://127.0.0.1:$KCM_PORT'
 KUBE_SCHEDULER_URL='https://127.0.0.1:$SCHED_PORT'
 CONTROLPLANE_PIDS='$PIDS'
 CONTROLPLANE_PGIDS='$PGIDS'
-export CONTROLPLANE_DIR KUBECONFIG APISERVER_URL AUDIT_LOG ETCD_URL K8S_BIN_DIR KUBE_CONTROLLER_MANAGER_URL KUBE_SCHEDULER_URL CONTROLPLANE_PIDS CONTROLPLANE_PGIDS
+export CONTROLPLANE_DIR KUBECONFIG APISERVER_URL AUDIT_LOG ETCD_URL K8S_BIN_DIR API_PORT REAL_NODE HOST_IP KUBE_CONTROLLER_MANAGER_URL KUBE_SCHEDULER_URL CONTROLPLANE_PIDS CONTROLPLANE_PGIDS
 EOF
 mv -f "$S/env.tmp" "$S/env"
 UP_OK=1

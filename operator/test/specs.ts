@@ -154,8 +154,8 @@ export const INVALID: InvalidCase[] = [
     name: 'image outside the allowed registries',
     mutate: (m) => ((m.spec.sovereignty = { allowedRegistries: ['registry.justice.example/'] }), (m.spec.sfu = { image: 'registry.justice.example/livekit:v1.13.5' })),
     errors: [
-      { path: 'spec.turn.image', message: '"coturn/coturn:4.6.3-alpine" is not from an allowed registry; spec.sovereignty.allowedRegistries allows registry.justice.example/' },
-      { path: 'spec.redis.image', message: '"redis:7.4.2-alpine" is not from an allowed registry; spec.sovereignty.allowedRegistries allows registry.justice.example/' },
+      { path: 'spec.turn.image', message: '"localhost/meet-operator/coturn:4.6.1" is not from an allowed registry; spec.sovereignty.allowedRegistries allows registry.justice.example/' },
+      { path: 'spec.redis.image', message: '"localhost/meet-operator/redis:7.0.15" is not from an allowed registry; spec.sovereignty.allowedRegistries allows registry.justice.example/' },
     ],
   },
   {

@@ -4,9 +4,12 @@
 import { CONFIG_KEY, DNS_LABEL, LABEL_VALUE, QUALIFIED_NAME, SUBDOMAIN } from './k8s-syntax.js';
 import { bool, int, list, obj, port, portRange, quantity, resources, secretKeyRef, str, stringMap, type CelRule, type JSONSchema } from './schema-builders.js';
 
-export const DEFAULT_SFU_IMAGE = 'livekit/livekit-server:v1.13.5';
-export const DEFAULT_TURN_IMAGE = 'coturn/coturn:4.6.3-alpine';
-export const DEFAULT_REDIS_IMAGE = 'redis:7.4.2-alpine';
+// The images `make images` builds from source (images/*/image.yaml), the ones the real-node tests run.
+// No registry host: a cluster that has not mirrored them fails to pull (and says so) rather than
+// reaching a registry outside the EU. A ministry sets its mirror in spec.*.image (README "Images").
+export const DEFAULT_SFU_IMAGE = 'localhost/meet-operator/livekit-server:v1.13.5';
+export const DEFAULT_TURN_IMAGE = 'localhost/meet-operator/coturn:4.6.1';
+export const DEFAULT_REDIS_IMAGE = 'localhost/meet-operator/redis:7.0.15';
 
 const DNS_NAME = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$';
 const HOST = '^[a-zA-Z0-9]([-a-zA-Z0-9.]{0,251}[a-zA-Z0-9])?$';

@@ -49,13 +49,15 @@ function imageFindings(mc: MeetingCluster): Finding[] {
 }
 
 function stunFinding(mc: MeetingCluster, secrets: GeneratedSecrets): Finding {
-  const rtc = livekitConfig(renderContext(mc, secrets)).rtc as { stun_servers: string[]; use_external_ip: boolean };
+  const ctx = renderContext(mc, secrets);
+  const rtc = livekitConfig(ctx).rtc as { stun_servers: string[]; use_external_ip: boolean };
   const bad = rtc.stun_servers.filter(isNonEUStun);
-  if (bad.length) return { check: 'stun', verdict: 'fail', message: `LiveKit would query non-EU STUN servers: ${bad.join(', ')}` };
-  if (!rtc.use_external_ip) {
-    return { check: 'stun', verdict: 'fail', message: 'no STUN server of ours: LiveKit falls back to its Google/Twilio STUN servers for its own ICE and hands them to clients; set spec.sovereignty.stunServers' };
+  if (bad.length) return { check: 'stun', verdict: 'fail', message: `LiveKit would hand clients non-EU STUN servers: ${bad.join(', ')}` };
+  if (!rtc.stun_servers.length) {
+    return { check: 'stun', verdict: 'fail', message: 'no STUN server of ours: LiveKit hands clients its Google/Twilio STUN servers; set spec.sovereignty.stunServers' };
   }
-  return { check: 'stun', verdict: 'pass', message: `LiveKit learns its public IP only from ${rtc.stun_servers.join(', ')} (never Google/Twilio)` };
+  const own = ctx.profile.externalIP.kind === 'metadata' ? 'the cloud metadata service' : "the node's address";
+  return { check: 'stun', verdict: 'pass', message: `clients are offered only ${rtc.stun_servers.join(', ')} (never Google/Twilio); the SFU takes its public IP from ${own}, without STUN or DNS` };
 }
 
 function turnFinding(mc: MeetingCluster): Finding {

@@ -2,4 +2,4 @@
 import { main } from './main.js';
 
 // exitCode, not exit(): a piped stdout must be flushed before the process ends.
-process.exitCode = main(process.argv);
+process.exitCode = await main(process.argv);

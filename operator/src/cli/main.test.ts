@@ -28,35 +28,35 @@ const file = (name: string, text: string) => {
 };
 
 describe('meet-operator render', () => {
-  it('prints the whole stack as multi-document YAML with fresh credentials', () => {
-    expect(run('render', '-f', 'examples/interieur-outscale-cloudgouv.yaml')).toBe(0);
+  it('prints the whole stack as multi-document YAML with fresh credentials', async () => {
+    expect(await run('render', '-f', 'examples/interieur-outscale-cloudgouv.yaml')).toBe(0);
     const docs = parseAllDocuments(stdout).map((d) => d.toJS());
     expect(docs.map((d) => d.kind)).toEqual(expect.arrayContaining(['Secret', 'ConfigMap', 'Service', 'Deployment', 'StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy']));
     const first = stdout;
     stdout = '';
-    run('render', '-f', 'examples/interieur-outscale-cloudgouv.yaml');
+    await run('render', '-f', 'examples/interieur-outscale-cloudgouv.yaml');
     const keys = (text: string) => parseAllDocuments(text).map((d) => d.toJS()).find((d) => d.metadata.name === 'visio-livekit-keys').data['api-secret'];
     expect(keys(stdout)).not.toBe(keys(first));
   });
 
-  it('refuses an invalid spec with every error, on stderr, exit 1', () => {
+  it('refuses an invalid spec with every error, on stderr, exit 1', async () => {
     const c = INVALID.find((x) => x.name === 'region outside the EU')!;
-    expect(run('render', '-f', file('bad.yaml', stringify(invalidManifest(c))))).toBe(1);
+    expect(await run('render', '-f', file('bad.yaml', stringify(invalidManifest(c))))).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toContain('spec.cloud.region: "us-east-2" is outside the EU; the outscale profile allows eu-west-2, cloudgouv-eu-west-1');
   });
 });
 
 describe('meet-operator validate', () => {
-  it('accepts the examples', () => {
-    expect(run('validate', '-f', 'examples/sports-generic-minimal.yaml')).toBe(0);
+  it('accepts the examples', async () => {
+    expect(await run('validate', '-f', 'examples/sports-generic-minimal.yaml')).toBe(0);
     expect(stdout).toBe('examples/sports-generic-minimal.yaml: valid\n');
   });
 
-  it('lists every error with its field path', () => {
+  it('lists every error with its field path', async () => {
     const m = invalidManifest(INVALID.find((x) => x.name === 'minReplicas above maxReplicas')!);
     m.spec.turn.mode = 'stunner';
-    expect(run('validate', '-f', file('two.yaml', stringify(m)))).toBe(1);
+    expect(await run('validate', '-f', file('two.yaml', stringify(m)))).toBe(1);
     expect(stderr).toMatch(/^error: 2 problems\n/);
     expect(stderr).toContain('  spec.turn.mode: must be one of coturn, embedded, external, disabled (got "stunner")');
     expect(stderr).toContain('  spec.autoscaling.minReplicas: minReplicas must be less than or equal to maxReplicas');
@@ -67,59 +67,59 @@ describe('meet-operator validate', () => {
     ['broken.yaml', 'spec: {a: [}', 'is not valid YAML at line'],
     ['two-docs.yaml', 'kind: MeetingCluster\n---\nkind: MeetingCluster\n', 'holds 2 YAML documents; pass exactly one MeetingCluster per file'],
     ['secret.yaml', 'apiVersion: v1\nkind: Secret\n', 'holds a Secret, not a MeetingCluster'],
-  ])('explains a bad file (%s) without a stack trace', (name, text, message) => {
+  ])('explains a bad file (%s) without a stack trace', async (name, text, message) => {
     const p = text === null ? join(dir, name) : file(name, text);
-    expect(run('validate', '-f', p)).toBe(1);
+    expect(await run('validate', '-f', p)).toBe(1);
     expect(stderr).toContain(message);
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('requires -f', () => {
-    expect(run('validate')).toBe(1);
+  it('requires -f', async () => {
+    expect(await run('validate')).toBe(1);
     expect(stderr).toContain("required option '-f, --file <file>' not specified");
   });
 });
 
 describe('meet-operator audit', () => {
-  it('passes the SecNumCloud example and prints the report', () => {
-    expect(run('audit', '-f', 'examples/interieur-outscale-cloudgouv.yaml')).toBe(0);
+  it('passes the SecNumCloud example and prints the report', async () => {
+    expect(await run('audit', '-f', 'examples/interieur-outscale-cloudgouv.yaml')).toBe(0);
     expect(stdout).toContain('PASS  region         outscale region cloudgouv-eu-west-1 is in the EU');
-    expect(stdout).toContain('PASS  stun           LiveKit learns its public IP only from turn-udp.interieur.example:3478 (never Google/Twilio)');
+    expect(stdout).toContain('PASS  stun           clients are offered only turn-udp.interieur.example:3478 (never Google/Twilio); the SFU takes its public IP from the cloud metadata service, without STUN or DNS');
     expect(stdout).toContain('PASS  turn           clients are handed only turns:turn.interieur.example:443, turn:turn-udp.interieur.example:3478');
     expect(stdout).toContain('PASS  encryption     Redis volume uses bsu-gp2-encrypted');
     expect(stdout).toContain('Result: compliant');
   });
 
-  it('fails (exit 1) on a violation, as JSON when asked', () => {
+  it('fails (exit 1) on a violation, as JSON when asked', async () => {
     const m = invalidManifest(INVALID.find((x) => x.name === 'Google STUN server')!);
-    expect(run('audit', '-f', file('stun.yaml', stringify(m)), '-o', 'json')).toBe(1);
+    expect(await run('audit', '-f', file('stun.yaml', stringify(m)), '-o', 'json')).toBe(1);
     const report = JSON.parse(stdout);
     expect(report.passed).toBe(false);
     expect(report.findings).toEqual([{ check: 'spec', verdict: 'fail', message: expect.stringContaining('stun.l.google.com:19302') }]);
   });
 
-  it('warns when one TURN name would have to point at a load balancer and at the nodes', () => {
+  it('warns when one TURN name would have to point at a load balancer and at the nodes', async () => {
     const m = invalidManifest({ name: 'x', mutate: () => {}, errors: [] });
-    expect(run('audit', '-f', file('one-name.yaml', stringify(m)))).toBe(0);
+    expect(await run('audit', '-f', file('one-name.yaml', stringify(m)))).toBe(0);
     expect(stdout).toContain('WARN  turn           clients are handed only turns:turn.justice.example:443, turn:turn.justice.example:3478; but outscale load balancers carry no UDP');
   });
 
-  it('never prints a credential', () => {
-    run('audit', '-f', 'examples/sports-generic-minimal.yaml', '-o', 'json');
+  it('never prints a credential', async () => {
+    await run('audit', '-f', 'examples/sports-generic-minimal.yaml', '-o', 'json');
     expect(stdout).not.toMatch(/API[A-Za-z0-9]{12}/);
   });
 });
 
 describe('meet-operator crds', () => {
-  it('prints exactly the committed crds/ file (run `make generate` when this fails)', () => {
-    expect(run('crds')).toBe(0);
+  it('prints exactly the committed crds/ file (run `make generate` when this fails)', async () => {
+    expect(await run('crds')).toBe(0);
     expect(stdout).toBe(readFileSync(`crds/${CRD_FILE}`, 'utf8'));
     expect(stdout).toBe(crdYaml());
   });
 
-  it('writes the file with --out', () => {
+  it('writes the file with --out', async () => {
     const out = mkdtempSync(join(tmpdir(), 'crds-'));
-    expect(run('crds', '--out', out)).toBe(0);
+    expect(await run('crds', '--out', out)).toBe(0);
     expect(readFileSync(join(out, CRD_FILE), 'utf8')).toBe(crdYaml());
   });
 });

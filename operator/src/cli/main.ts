@@ -1,5 +1,5 @@
-// meet-operator: the command line. Every subcommand works offline; `run` (the controller) comes
-// with the reconciler.
+// meet-operator: the command line. Every subcommand but `run` (the controller) and `token` (which
+// reads a cluster's keys) works offline.
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
@@ -13,6 +13,8 @@ import { generateSecrets } from '../controller/generate-secrets.js';
 import { renderCluster } from '../render/index.js';
 import { Manager } from '../controller/manager.js';
 import { createLogger } from '../log.js';
+import { KubeHttp, USER_AGENT } from '../kube/http.js';
+import { mintJoin } from './token.js';
 
 export const CRD_FILE = 'meet.sovereign.io_meetingclusters.yaml';
 
@@ -112,6 +114,23 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     .action((o: RunFlags) => runOperator(o));
 
   cmd
+    .command('token')
+    .description("mint a join token for a MeetingCluster from its own API keys; prints the signalling URL and the token")
+    .argument('<name>', 'MeetingCluster name')
+    .addOption(new Option('-n, --namespace <ns>', 'namespace of the MeetingCluster').default('default'))
+    .option('--identity <id>', 'participant identity', `operator-${process.pid}`)
+    .option('--room <room>', 'room to join', 'test')
+    .option('--ttl <duration>', 'validity, e.g. 30m, 2h', '1h')
+    .option('--url <url>', 'signalling URL to print (default: the cluster\'s status.endpoints.signalling)')
+    .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (name: string, o: { namespace: string; identity: string; room: string; ttl: string; url?: string; kubeconfig?: string; output: string }) => {
+      const http = KubeHttp.fromKubeconfig(o.kubeconfig, `${USER_AGENT} (token)`);
+      const join = await mintJoin(http, { namespace: o.namespace, name, identity: o.identity, room: o.room, ttlSeconds: durationSeconds('--ttl', o.ttl), ...(o.url ? { url: o.url } : {}) }).finally(() => http.close());
+      out(o.output === 'json' ? JSON.stringify(join, null, 2) + '\n' : `url:      ${join.url}\nroom:     ${join.room}\nidentity: ${join.identity}\nexpires:  ${join.expires}\ntoken:    ${join.token}\n`);
+    });
+
+  cmd
     .command('crds')
     .description('print the CustomResourceDefinition (or write it into a directory)')
     .option('--out <dir>', `write ${CRD_FILE} into this directory instead of stdout`)
@@ -139,6 +158,13 @@ interface RunFlags {
   scrapeTimeoutSeconds: string;
   maxTotalSfuNodes?: string;
 }
+
+/** "90s", "30m", "2h" -> seconds. */
+const durationSeconds = (flag: string, v: string): number => {
+  const m = /^(\d+)(s|m|h)$/.exec(v);
+  if (!m || Number(m[1]) <= 0) throw new UsageError([{ path: flag, message: `must be a duration like 90s, 30m or 2h (got "${v}")` }]);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
+};
 
 const positive = (flag: string, v: string): number => {
   const n = Number(v);
@@ -181,9 +207,9 @@ function runOperator(o: RunFlags): void {
   );
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   try {
-    program().parse(argv);
+    await program().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof UsageError) {

@@ -3,17 +3,29 @@
 import { ApiObject, Duration, JsonPatch, type Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { RenderContext } from './context.js';
-import { REDIS_CONFIG_DIR, REDIS_CONFIG_FILE, REDIS_DATA_DIR, REDIS_PORT } from './config/paths.js';
+import { REDIS_AUTH_DIR, REDIS_AUTH_FILE, REDIS_CONFIG_DIR, REDIS_CONFIG_FILE, REDIS_DATA_DIR, REDIS_PORT, REDIS_RUN_DIR } from './config/paths.js';
 import { renderRedisConf } from './config/redis.js';
 import { configHash } from './hash.js';
 import { ANNOTATION_CONFIG_HASH, objectName, standardLabels } from './names.js';
 import { addService } from './service.js';
 import { addWorkload, quantities } from './workload.js';
-import { configFileVolume, secretEnv } from './volumes.js';
+import { configFileVolume, secretFileVolume } from './volumes.js';
+import { startScript } from './start-script.js';
 
 /** uid of `redis` in the official image. */
 export const REDIS_USER = 999;
-export const REDIS_PASSWORD_ENV = 'REDIS_PASSWORD';
+/** The composed redis.conf (rendered file + requirepass), 0400, in memory. */
+export const REDIS_RUNTIME_CONFIG = `${REDIS_RUN_DIR}/${REDIS_CONFIG_FILE}`;
+
+/** Shell that starts Redis with the password appended to its configuration, never on its command line. */
+export function redisStartScript(): string {
+  return startScript({
+    base: `${REDIS_CONFIG_DIR}/${REDIS_CONFIG_FILE}`,
+    out: REDIS_RUNTIME_CONFIG,
+    lines: [{ format: 'requirepass "%s"', file: `${REDIS_AUTH_DIR}/${REDIS_AUTH_FILE}`, escape: 'double-quoted' }],
+    exec: `redis-server ${REDIS_RUNTIME_CONFIG}`,
+  });
+}
 const DATA_VOLUME = 'data';
 
 export function addRedis(chart: Chart, ctx: RenderContext): void {
@@ -41,11 +53,14 @@ export function addRedis(chart: Chart, ctx: RenderContext): void {
     container: {
       name: 'redis',
       image: redis.image,
-      // Kubernetes expands $(REDIS_PASSWORD) from the secretKeyRef env below.
-      command: ['redis-server', `${REDIS_CONFIG_DIR}/${REDIS_CONFIG_FILE}`, '--requirepass', `$(${REDIS_PASSWORD_ENV})`],
+      command: ['sh', '-c', redisStartScript()],
       ports: [{ name: 'redis', port: REDIS_PORT }],
-      env: { [REDIS_PASSWORD_ENV]: secretEnv(chart, refs.redis!.name, refs.redis!.key) },
-      mounts: [{ volume: config, path: REDIS_CONFIG_DIR }],
+      mounts: [
+        { volume: config, path: REDIS_CONFIG_DIR },
+        { volume: secretFileVolume(chart, 'auth', refs.redis!.name, refs.redis!.key, REDIS_AUTH_FILE), path: REDIS_AUTH_DIR },
+        // In memory: the composed configuration holds the password.
+        { volume: kplus.Volume.fromEmptyDir(chart, `${objectName(mc, 'redis')}-run`, 'run', { medium: kplus.EmptyDirMedium.MEMORY }), path: REDIS_RUN_DIR, readOnly: false },
+      ],
       liveness: kplus.Probe.fromTcpSocket({ port: REDIS_PORT, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
       readiness: kplus.Probe.fromTcpSocket({ port: REDIS_PORT, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
       resources: redis.resources,

@@ -140,7 +140,8 @@ describe('livekit.yaml', () => {
 
   it('points STUN at our own TURN server and TURN at the shared-secret scheme', () => {
     const conf = livekitYaml(render(baseManifest()));
-    expect(conf.rtc.use_external_ip).toBe(true);
+    // Clients are offered our STUN; the SFU never asks it (nor DNS) for its own address at start.
+    expect(conf.rtc.use_external_ip).toBe(false);
     expect(conf.rtc.stun_servers).toEqual(['turn.justice.example:3478']);
     expect(conf.rtc.turn_servers).toEqual([
       { host: 'turn.justice.example', port: 443, protocol: 'tls', secret_file: '/etc/livekit/turn/secret' },
@@ -165,7 +166,7 @@ describe('livekit.yaml', () => {
     expect(noStun.errors.map((e) => e.path)).toContain('spec.sovereignty.stunServers');
     expect(noStun.errors.find((e) => e.path === 'spec.sovereignty.stunServers')!.message).toMatch(/falls back to its Google\/Twilio STUN/);
     const conf = livekitYaml(render(modified((m) => ((m.spec.cloud = { profile: 'generic' }), (m.spec.turn = { mode: 'disabled' }), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] })))));
-    expect(conf.rtc.use_external_ip).toBe(true);
+    expect(conf.rtc.use_external_ip).toBe(false);
     expect(conf.rtc.stun_servers).toEqual(['stun.justice.example:3478']);
   });
 
@@ -184,10 +185,15 @@ describe('livekit.yaml', () => {
 describe('TURN', () => {
   const objects = render(baseManifest());
 
-  it('wires one shared secret into coturn (env) and LiveKit (file)', () => {
+  it('wires one shared secret into coturn and LiveKit, as a file in both (no env, no argument)', () => {
     const turn = podSpec(find(objects, 'Deployment', 'visio-turn'));
-    const env = turn.containers[0].env.find((e: any) => e.name === 'TURN_STATIC_AUTH_SECRET');
-    expect(env.valueFrom.secretKeyRef).toEqual({ name: 'visio-turn-secret', key: 'secret' });
+    expect(turn.containers[0].env.map((e: any) => e.name)).toEqual(['HOST_IP']);
+    const vol = turn.volumes.find((v: any) => v.name === 'shared-secret');
+    expect(vol.secret).toEqual({ secretName: 'visio-turn-secret', defaultMode: 0o440, items: [{ key: 'secret', path: 'secret', mode: 0o440 }] });
+    expect(turn.containers[0].volumeMounts).toContainEqual({ name: 'shared-secret', mountPath: '/etc/coturn/secret', readOnly: true });
+    // The composed configuration (with the secret) lives in memory only.
+    expect(turn.volumes.find((v: any) => v.name === 'run').emptyDir).toEqual({ medium: 'Memory' });
+    expect(turn.containers[0].command[2]).toContain("static-auth-secret=%s\\n' \"$secret_1\"");
     const sfuVol = podSpec(find(objects, 'Deployment', 'visio-sfu')).volumes.find((v: any) => v.name === 'turn-secret');
     expect(sfuVol.secret.secretName).toBe('visio-turn-secret');
     const secret = find(objects, 'Secret', 'visio-turn-secret');
@@ -197,12 +203,17 @@ describe('TURN', () => {
   it('learns the node public IP from the profile source and keeps the secret out of the config', () => {
     const script = podSpec(find(objects, 'Deployment', 'visio-turn')).containers[0].command[2];
     expect(script).toContain('http://169.254.169.254/latest/meta-data/public-ipv4');
+    expect(script).toContain('external_ip="$public_ip/$HOST_IP"');
+    expect(script).toContain('exec turnserver -c /var/tmp/coturn/turnserver.conf');
     expect(script).not.toContain('$(');
     const conf = find(objects, 'ConfigMap', 'visio-turn-config').data['turnserver.conf'];
     expect(conf).toContain('use-auth-secret');
     expect(conf).not.toMatch(/static-auth-secret=/);
     const generic = render(modified((m) => (m.spec.cloud = { profile: 'generic' })));
-    expect(podSpec(find(generic, 'Deployment', 'visio-turn')).containers[0].command[2]).toContain('external_ip="$HOST_IP"');
+    const genericScript = podSpec(find(generic, 'Deployment', 'visio-turn')).containers[0].command[2];
+    expect(genericScript).toContain('public_ip="$HOST_IP"');
+    expect(genericScript).toContain('external_ip="$public_ip"');
+    expect(genericScript).not.toContain('wget');
   });
 
   it('denies private, loopback, link-local and metadata ranges as relay peers', () => {
@@ -242,8 +253,12 @@ describe('Redis', () => {
     expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'bsu-gp2-encrypted', resources: { requests: { storage: '5Gi' } } });
     expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Delete', whenScaled: 'Retain' });
     const c = podSpec(sts).containers[0];
-    expect(c.command).toEqual(['redis-server', '/etc/redis/redis.conf', '--requirepass', '$(REDIS_PASSWORD)']);
-    expect(c.env[0].valueFrom.secretKeyRef).toEqual({ name: 'visio-redis-auth', key: 'password' });
+    // The password reaches Redis through a file in memory, never its command line or environment.
+    expect(c.command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(c.command[2]).toContain('exec redis-server /var/run/redis/redis.conf');
+    expect(c.env ?? []).toEqual([]);
+    expect(podSpec(sts).volumes.find((v: any) => v.name === 'auth').secret).toEqual({ secretName: 'visio-redis-auth', defaultMode: 0o440, items: [{ key: 'password', path: 'password', mode: 0o440 }] });
+    expect(podSpec(sts).volumes.find((v: any) => v.name === 'run').emptyDir).toEqual({ medium: 'Memory' });
     expect(find(objects, 'Service', 'visio-redis').spec.clusterIP).toBe('None');
   });
 

@@ -3,13 +3,14 @@
 import { ApiObject, Duration, type Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { RenderContext } from './context.js';
-import { LIVEKIT_REDIS_PASSWORD_ENV, TURN_SECRET_FILE, renderLivekitYaml } from './config/livekit.js';
+import { LIVEKIT_REDIS_PASSWORD_ENV, renderLivekitYaml } from './config/livekit.js';
 import {
   LIVEKIT_CONFIG_DIR,
   LIVEKIT_CONFIG_FILE,
   LIVEKIT_KEYS_DIR,
   LIVEKIT_TLS_DIR,
   LIVEKIT_TURN_SECRET_DIR,
+  TURN_SECRET_FILE,
   TURN_TLS_LISTEN_PORT,
 } from './config/paths.js';
 import { configHash } from './hash.js';
@@ -17,6 +18,8 @@ import { ANNOTATION_CONFIG_HASH, objectName, selectorLabels, standardLabels } fr
 import { addService, loadBalancerAnnotations } from './service.js';
 import { addDisruptionBudget, addWorkload, type PortSpec } from './workload.js';
 import { configFileVolume, secretEnv, secretFileVolume, tlsVolume } from './volumes.js';
+import { PUBLIC_IP_VAR, publicIPPrelude, startScript } from './start-script.js';
+import type { ExternalIPSource } from '../cloud/profiles.js';
 
 /** Non-root user of the SFU container (ports are all unprivileged). */
 export const SFU_USER = 1000;
@@ -28,6 +31,22 @@ export function sfuReplicas(ctx: RenderContext): number | undefined {
   if (autoscaling.metric === 'cpu') return undefined;
   const wanted = ctx.options.sfuReplicas ?? autoscaling.minReplicas;
   return Math.min(autoscaling.maxReplicas, Math.max(autoscaling.minReplicas, wanted));
+}
+
+export const NODE_IP_ENV = 'NODE_IP';
+/** Where livekit-server lives in its image (upstream's and ours). */
+export const LIVEKIT_BINARY = '/livekit-server';
+
+/**
+ * The node's own address needs no shell: NODE_IP comes from the downward API and the image's
+ * entrypoint runs as is. Behind 1:1 NAT the public address comes from the metadata service, so a
+ * shell (upstream's Alpine image and ours both have sh and wget) reads it before starting LiveKit.
+ */
+function sfuCommand(source: ExternalIPSource): { command: string[] } | { args: string[] } {
+  const args = ['--config', `${LIVEKIT_CONFIG_DIR}/${LIVEKIT_CONFIG_FILE}`];
+  if (source.kind === 'hostIP') return { args };
+  const script = startScript({ prelude: [...publicIPPrelude(source), `export ${NODE_IP_ENV}="$${PUBLIC_IP_VAR}"`], exec: `${LIVEKIT_BINARY} ${args.join(' ')}` });
+  return { command: ['sh', '-c', script] };
 }
 
 export function addSfu(chart: Chart, ctx: RenderContext): void {
@@ -69,9 +88,13 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
     container: {
       name: 'livekit-server',
       image: sfu.image,
-      args: ['--config', `${LIVEKIT_CONFIG_DIR}/${LIVEKIT_CONFIG_FILE}`],
+      ...sfuCommand(ctx.profile.externalIP),
       ports,
-      env: refs.redis ? { [LIVEKIT_REDIS_PASSWORD_ENV]: secretEnv(chart, refs.redis.name, refs.redis.key) } : {},
+      env: {
+        // livekit-server reads its --node-ip flag from NODE_IP: the address it advertises.
+        ...(ctx.profile.externalIP.kind === 'hostIP' ? { [NODE_IP_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) } : {}),
+        ...(refs.redis ? { [LIVEKIT_REDIS_PASSWORD_ENV]: secretEnv(chart, refs.redis.name, refs.redis.key) } : {}),
+      },
       mounts,
       // GET / fails when node stats go stale (e.g. Redis down): fine for readiness, fatal as
       // liveness (livekit#4663 restarted whole fleets), so liveness only checks the port.

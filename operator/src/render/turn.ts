@@ -4,35 +4,36 @@ import { Duration, type Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { ExternalIPSource } from '../cloud/profiles.js';
 import type { RenderContext } from './context.js';
-import { TURN_CONFIG_DIR, TURN_CONFIG_FILE, TURN_RUN_DIR, TURN_TLS_DIR, TURN_TLS_LISTEN_PORT } from './config/paths.js';
+import { TURN_CONFIG_DIR, TURN_CONFIG_FILE, TURN_RUN_DIR, TURN_SECRET_DIR, TURN_SECRET_FILE, TURN_TLS_DIR, TURN_TLS_LISTEN_PORT } from './config/paths.js';
 import { renderTurnserverConf } from './config/turnserver.js';
 import { configHash } from './hash.js';
 import { ANNOTATION_CONFIG_HASH, objectName } from './names.js';
 import { addService, loadBalancerAnnotations } from './service.js';
 import { addDisruptionBudget, addWorkload, type PortSpec } from './workload.js';
-import { configFileVolume, secretEnv, tlsVolume } from './volumes.js';
+import { configFileVolume, secretFileVolume, tlsVolume } from './volumes.js';
+import { EXTERNAL_IP_VAR, HOST_IP_ENV, coturnExternalIPPrelude, startScript } from './start-script.js';
 
 /** uid of `nobody` in the coturn image: coturn needs no privilege (all ports unprivileged). */
 export const TURN_USER = 65534;
-export const TURN_SECRET_ENV = 'TURN_STATIC_AUTH_SECRET';
-export const HOST_IP_ENV = 'HOST_IP';
+/** The composed turnserver.conf (rendered file + external-ip + static-auth-secret), 0400, in memory. */
+export const TURN_RUNTIME_CONFIG = `${TURN_RUN_DIR}/turnserver.conf`;
 
 /**
  * Shell that starts coturn. The node's public IP is only known at run time (1:1 NAT on Outscale),
- * and the shared secret must stay out of the ConfigMap, so both are added to the command line
- * from the environment. Backquotes, not $(...), because Kubernetes expands $(VAR) in args itself.
+ * and the shared secret must stay out of the ConfigMap and off every command line: both are
+ * appended to a copy of the rendered file on a memory-backed volume, which coturn then reads.
  */
 export function coturnStartScript(source: ExternalIPSource): string {
-  const conf = `${TURN_CONFIG_DIR}/${TURN_CONFIG_FILE}`;
-  const externalIP =
-    source.kind === 'metadata'
-      ? `public_ip=\`wget -qO- -T 5 ${source.url}\`\nexternal_ip="$public_ip/$${HOST_IP_ENV}"`
-      : `external_ip="$${HOST_IP_ENV}"`;
-  return [
-    'set -eu',
-    externalIP,
-    `exec turnserver -c ${conf} --external-ip="$external_ip" --static-auth-secret="$${TURN_SECRET_ENV}"`,
-  ].join('\n');
+  return startScript({
+    prelude: coturnExternalIPPrelude(source),
+    base: `${TURN_CONFIG_DIR}/${TURN_CONFIG_FILE}`,
+    out: TURN_RUNTIME_CONFIG,
+    lines: [
+      { format: 'external-ip=%s', variable: EXTERNAL_IP_VAR },
+      { format: 'static-auth-secret=%s', file: `${TURN_SECRET_DIR}/${TURN_SECRET_FILE}` },
+    ],
+    exec: `turnserver -c ${TURN_RUNTIME_CONFIG}`,
+  });
 }
 
 export function addTurn(chart: Chart, ctx: RenderContext): void {
@@ -60,7 +61,9 @@ function addCoturn(chart: Chart, ctx: RenderContext): void {
   const config = configFileVolume(chart, ctx, 'turn', 'turnConfig', TURN_CONFIG_FILE, conf);
   const mounts = [
     { volume: config, path: TURN_CONFIG_DIR },
-    { volume: kplus.Volume.fromEmptyDir(chart, `${objectName(mc, 'turn')}-run`, 'run'), path: TURN_RUN_DIR, readOnly: false },
+    { volume: secretFileVolume(chart, 'shared-secret', refs.turn!.name, refs.turn!.key, TURN_SECRET_FILE), path: TURN_SECRET_DIR },
+    // In memory: the composed configuration holds the shared secret.
+    { volume: kplus.Volume.fromEmptyDir(chart, `${objectName(mc, 'turn')}-run`, 'run', { medium: kplus.EmptyDirMedium.MEMORY }), path: TURN_RUN_DIR, readOnly: false },
   ];
   const ports: PortSpec[] = [
     { name: 'turn-udp', port: turn.udpPort, protocol: 'UDP' },
@@ -86,10 +89,7 @@ function addCoturn(chart: Chart, ctx: RenderContext): void {
       image: turn.image,
       command: ['sh', '-c', coturnStartScript(ctx.profile.externalIP)],
       ports,
-      env: {
-        [HOST_IP_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP),
-        [TURN_SECRET_ENV]: secretEnv(chart, refs.turn!.name, refs.turn!.key),
-      },
+      env: { [HOST_IP_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) },
       mounts,
       liveness: kplus.Probe.fromTcpSocket({ port: turn.udpPort, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
       readiness: kplus.Probe.fromTcpSocket({ port: turn.udpPort, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),

@@ -4,9 +4,9 @@
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { inject } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { CHILD_TYPES, EVENT, LEASE, MEETING_CLUSTER, POD, type ResourceType } from '../../src/kube/resources.js';
 import { kubectlOk, type Result } from './kubectl.js';
 import { spawnNode } from './operator-process.js';
@@ -127,11 +127,43 @@ export function leaseGrantsFromCode(leaseName: string): string[] {
   return [`${group(LEASE)}|${LEASE.plural}|create`, `${group(LEASE)}|${LEASE.plural}@${leaseName}|get`, `${group(LEASE)}|${LEASE.plural}@${leaseName}|update`].sort();
 }
 
-/** ENTRYPOINT and CMD of the Dockerfile (exec form). */
-export function dockerfileEntrypoint(path = 'Dockerfile'): { entrypoint: string[]; cmd: string[]; user?: string; text: string } {
-  const text = readFileSync(path, 'utf8');
-  const last = (instr: string) => [...text.matchAll(new RegExp(`^${instr}\\s+(.+)$`, 'gm'))].pop()?.[1]?.trim();
-  return { entrypoint: JSON.parse(last('ENTRYPOINT') ?? '[]'), cmd: JSON.parse(last('CMD') ?? '[]'), user: last('USER'), text };
+/** The operator image's recipe (built by images/build.mjs; images/README.md). */
+export const OPERATOR_IMAGE = 'images/meet-operator/image.yaml';
+
+export interface ImageEntrypoint {
+  entrypoint: string[];
+  cmd: string[];
+  user?: string;
+  /** The image's environment (ENV), PATH included. */
+  env: Record<string, string>;
+  /** The whole image.yaml (vars, debs, inputs, ...). */
+  recipe: Record<string, any>;
+  /** The recipe's rootfs.sh: what goes into the image. */
+  rootfs: string;
+}
+
+/** Entrypoint, cmd, user and env of the operator image, as its recipe says them (literal values only). */
+export function imageEntrypoint(path = OPERATOR_IMAGE): ImageEntrypoint {
+  const recipe = parse(readFileSync(path, 'utf8')) as Record<string, any>;
+  const literal = <T>(what: string, v: T): T => {
+    if (JSON.stringify(v ?? null).includes('${')) throw new Error(`${path}: ${what} must be literal (no \${VAR}) for the tests to read it`);
+    return v;
+  };
+  const env = Object.fromEntries(Object.entries(recipe.env ?? {}).map(([k, v]) => [k, String(v)]));
+  return {
+    entrypoint: literal('entrypoint', recipe.entrypoint ?? []),
+    cmd: literal('cmd', recipe.cmd ?? []),
+    user: recipe.user === undefined ? undefined : literal('user', String(recipe.user)),
+    env: literal('env', env),
+    recipe,
+    rootfs: readFileSync(join(dirname(path), 'rootfs.sh'), 'utf8'),
+  };
+}
+
+/** The environment the operator image sets, without PATH (the image's says where it keeps node; the host's stays). */
+export function imageEnv(): Record<string, string> {
+  const { PATH: _path, ...env } = imageEntrypoint().env;
+  return env;
 }
 
 /** A kubeconfig that authenticates with nothing but a ServiceAccount token (TokenRequest API). */
@@ -160,14 +192,14 @@ export interface ChartOperator {
 }
 
 /**
- * Starts the operator the way the chart's Deployment does in the image: the Dockerfile's ENTRYPOINT
- * (`node dist/cli/bin.js`) + the container's args, with $(VAR) references expanded from the container's
+ * Starts the operator the way the chart's Deployment does in the image: the image's entrypoint
+ * (images/meet-operator/image.yaml: `node <V8 flags> dist/cli/bin.js`) + the container's args, with $(VAR) references expanded from the container's
  * env as the kubelet would (fieldRef metadata.namespace / metadata.name), and its plain env values.
  * Only the address changes (--listen on loopback, free port) and --kubeconfig is added: in a pod the
  * same ServiceAccount token comes from the projected volume.
  */
 export function startChartOperator(deployment: Obj, pod: { namespace: string; name: string }, kubeconfig: string): ChartOperator {
-  const { entrypoint } = dockerfileEntrypoint();
+  const { entrypoint } = imageEntrypoint();
   const container = deployment.spec.template.spec.containers[0];
   if (container.command) throw new Error('the chart must not override the image ENTRYPOINT');
   const env: Record<string, string> = {};

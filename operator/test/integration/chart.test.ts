@@ -1,9 +1,9 @@
-// The Helm chart (charts/meet-operator) and the image entrypoint (Dockerfile), checked with the real helm
+// The Helm chart (charts/meet-operator) and the image entrypoint (images/meet-operator/image.yaml), checked with the real helm
 // (built from the Go module proxy by hack/build-helm.sh) and on the real local control plane:
 //  - helm lint / helm template with default and non-default values, the rendered objects checked field by field;
 //  - RBAC equal to what the operator's code sends (derived from operator/src/kube/resources.ts), no wildcard;
 //  - helm install into a namespace enforcing the "restricted" Pod Security Standard;
-//  - the operator started as the chart's Deployment starts it in the image (ENTRYPOINT + args), authenticated
+//  - the operator started as the chart's Deployment starts it in the image (entrypoint + args), authenticated
 //    only by a token of the chart's ServiceAccount, reconciles a MeetingCluster to Ready and prunes, with no
 //    403 anywhere; anything outside its role is forbidden (with watchNamespaces: Secrets of other namespaces);
 //  - helm upgrade to watchNamespaces, helm uninstall (CRD, MeetingClusters and their stacks stay).
@@ -11,11 +11,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { parse } from 'yaml';
 import {
-  auditMark, auditOf, CHART, dockerfileEntrypoint, ensureHelm, findAll, findOne, forbiddenLines, grants, helm, helmOk,
+  auditMark, auditOf, CHART, ensureHelm, findAll, findOne, forbiddenLines, grants, helm, helmOk, imageEntrypoint,
   leaseGrantsFromCode, namespacedGrantsFromCode, parseObjects, removeScratch, renderChart, startChartOperator, tokenKubeconfig,
   valuesFile, type ChartOperator, type Obj, type PolicyRule,
 } from './chart-helpers.js';
-import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+import { crdsEstablished, ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
 import { apply, condition, manifest, tryGet, waitReady } from './meetingcluster.js';
 
 const CRD_FILE = 'meet.sovereign.io_meetingclusters.yaml';
@@ -60,7 +60,7 @@ describe('the chart, rendered', () => {
     const c = container(d);
     const pod = d.spec.template.spec;
     expect(d.spec.replicas).toBe(2);
-    expect(c.image).toBe(`ghcr.io/meet-operator/meet-operator:${chartMeta.appVersion}`);
+    expect(c.image).toBe(`localhost/meet-operator/meet-operator:${chartMeta.appVersion}`);
     expect(c.command).toBeUndefined(); // the image's ENTRYPOINT runs
     expect(c.args[0]).toBe('run');
     expect(c.args).toEqual(expect.arrayContaining(['--leader-election-namespace=$(POD_NAMESPACE)', '--leader-election-name=meet-operator', '--identity=$(POD_NAME)', '--listen=0.0.0.0:8080']));
@@ -177,15 +177,16 @@ describe('the chart, rendered', () => {
   });
 
   it('runs the image entrypoint the way the chart test runs it: node <memory flags> dist/cli/bin.js, non-root, production deps', () => {
-    const { entrypoint, cmd, user, text } = dockerfileEntrypoint();
-    // V8 flags that NODE_OPTIONS refuses (memory: see the Dockerfile); the chart test runs them too.
+    const { entrypoint, cmd, user, recipe, rootfs } = imageEntrypoint();
+    // V8 flags that NODE_OPTIONS refuses (memory: see images/meet-operator/image.yaml); the chart test runs them too.
     expect(entrypoint).toEqual(['node', '--no-opt', '--no-maglev', '--optimize-for-size', 'dist/cli/bin.js']);
     expect(cmd).toEqual(['run']);
     expect(user).toMatch(/^65532(:65532)?$/);
-    expect(text).toMatch(/^ARG NODE_IMAGE=node:24-alpine$/m);
-    expect(text).toMatch(/npm ci --omit=dev/);
-    expect(text).toMatch(/^COPY --from=build \/src\/dist \.\/dist$/m);
-    expect(readFileSync('.dockerignore', 'utf8')).toMatch(/^!operator\/src$/m);
+    // Node.js 24 (the npm registry's node binary), production dependencies only, dist/ compiled from operator/src.
+    expect(String(recipe.vars.NODE_VERSION)).toMatch(/^24\./);
+    expect(rootfs).toMatch(/npm ci --omit=dev/);
+    expect(rootfs).toMatch(/^cp -a "\$WORK\/src\/dist" "\$ROOTFS\/app\/dist"$/m);
+    expect(recipe.inputs).toContainEqual(expect.objectContaining({ path: 'operator/src' }));
   });
 });
 
@@ -255,7 +256,7 @@ describe('the chart, installed on the control plane', () => {
     kubectl(['delete', 'pv', 'chart-it-pv-0', 'chart-it-pv-1', 'chart-it-pv-2', '--ignore-not-found', '--wait=false']);
   }, 300_000);
 
-  it('helm install: CRD, ServiceAccount, RBAC, and operator pods admitted under the restricted Pod Security Standard', () => {
+  it('helm install: CRD, ServiceAccount, RBAC, and operator pods admitted under the restricted Pod Security Standard', async () => {
     kubectlOk(['apply', '--server-side', '-f', '-'], JSON.stringify({
       apiVersion: 'v1', kind: 'Namespace',
       metadata: { name: SYSTEM_NS, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } },
@@ -264,7 +265,7 @@ describe('the chart, installed on the control plane', () => {
     expect(out).toContain('STATUS: deployed');
     expect(out).toContain('kubectl get mc -A'); // NOTES.txt: what to do next
     expect(out).toContain('kind: MeetingCluster');
-    kubectlOk(['wait', '--for=condition=Established', 'crd/meetingclusters.meet.sovereign.io', '--timeout=60s']);
+    await crdsEstablished('meetingclusters.meet.sovereign.io');
     expect(tryGet('serviceaccount', FULLNAME, '-n', SYSTEM_NS)).toBeDefined();
     expect(grants(tryGet('clusterrole', FULLNAME).rules)).toEqual(namespacedGrantsFromCode());
     expect(grants(tryGet('role', `${FULLNAME}-leader-election`, '-n', SYSTEM_NS).rules)).toEqual(leaseGrantsFromCode(LEASE_NAME));

@@ -7,7 +7,7 @@ import { validateMeetingCluster } from '../../src/api/validate.js';
 import { renderCluster, type KubeObject } from '../../src/render/index.js';
 import { corpusSample } from '../corpus.js';
 import { INVALID, TEST_SECRETS, invalidManifest, type Manifest } from '../specs.js';
-import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+import { crdsEstablished, ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
 
 const CRD = 'meetingclusters.meet.sovereign.io';
 const docs = (objects: unknown[]): string => objects.map((o) => stringify(o)).join('---\n');
@@ -36,10 +36,10 @@ function rendered(m: Manifest): KubeObject[] {
 const dryRunApply = (objects: unknown[]) =>
   kubectl(['apply', '--server-side', '--field-manager=meet-operator', '--dry-run=server', '--validate=strict', '-f', '-'], docs(objects));
 
-beforeAll(() => {
+beforeAll(async () => {
   kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']); // the chart suite may have installed the CRD through helm
   kubectlOk(['apply', '--server-side', '-f', '-'], JSON.stringify(SERVICE_MONITOR_CRD));
-  kubectlOk(['wait', '--for=condition=Established', `crd/${CRD}`, 'crd/servicemonitors.monitoring.coreos.com', '--timeout=60s']);
+  await crdsEstablished(CRD, 'servicemonitors.monitoring.coreos.com');
 });
 
 describe('the CRD on a real API server', () => {

@@ -6,7 +6,7 @@
 // second); this file covers ownership: forced and unforced applies by another field manager, and
 // user fields across a real re-apply (proved by the audit log).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+import { crdsEstablished, ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
 import { apply, condition, getJson, tryGet } from './meetingcluster.js';
 import { auditWrites, operatorAgent, startOperator, type OperatorProcess } from './operator-process.js';
 import { lightCluster, sleep, waitLogged } from './faults-fleet.js';
@@ -34,7 +34,7 @@ const sfuImage = () => getJson('deployment', 'visio-sfu', '-n', NS).spec.templat
 
 beforeAll(async () => {
   kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']);
-  kubectlOk(['wait', '--for=condition=Established', 'crd/meetingclusters.meet.sovereign.io', '--timeout=60s']);
+  await crdsEstablished('meetingclusters.meet.sovereign.io');
   ensureNamespace(NS);
   apply(lightCluster(NS));
   op = startOperator(IDENTITY, ['--leader-election-name', IDENTITY, '--namespaces', NS]);

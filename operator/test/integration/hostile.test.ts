@@ -17,7 +17,7 @@ import { LABEL_CLUSTER } from '../../src/render/names.js';
 import { hostileCaseArb, styledName, type HostileCase } from '../hostile.js';
 import { changedPaths } from '../media/loopback.js';
 import { TEST_SECRETS, baseManifest, type Manifest } from '../specs.js';
-import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+import { crdsEstablished, ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
 import { getJson } from './meetingcluster.js';
 import { logged, startOperator, type OperatorProcess } from './operator-process.js';
 
@@ -203,7 +203,7 @@ const figures: Record<string, number> = {};
 beforeAll(async () => {
   console.log(`hostile input: fast-check seed ${SEED}, ${FUZZ_CASES} fuzz cases (HOSTILE_SEED=${SEED} reproduces this run)`);
   kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']); // the chart suite may have installed the CRD through helm
-  kubectlOk(['wait', '--for=condition=Established', 'crd/meetingclusters.meet.sovereign.io', '--timeout=60s']);
+  await crdsEstablished('meetingclusters.meet.sovereign.io');
   for (const ns of NAMESPACES) {
     ensureNamespace(ns);
     // Children are what is under test, not pods: a zero quota keeps hundreds of SFU pods off the shared nodes.

@@ -1,20 +1,9 @@
-// The V8 and malloc settings the image runs the operator with (Dockerfile ENV and ENTRYPOINT flags,
-// chosen with bench/reconcile.mjs), and the chart's Deployment keeping them: node must accept them
-// (V8 flags other than the heap sizes are refused in NODE_OPTIONS) and they must take effect.
+// The V8 and malloc settings the image runs the operator with (images/meet-operator/image.yaml: env and
+// the entrypoint's flags, chosen with bench/reconcile.mjs), and the chart's Deployment keeping them: node
+// must accept them (V8 flags other than the heap sizes are refused in NODE_OPTIONS) and they must take effect.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dockerfileEntrypoint, ensureHelm, findOne, renderChart } from './chart-helpers.js';
-
-/** Every ENV KEY=VALUE of the Dockerfile (continuation lines joined). */
-function dockerfileEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  const text = readFileSync('Dockerfile', 'utf8').replace(/\\\n/g, ' ');
-  for (const m of text.matchAll(/^ENV\s+(.+)$/gm)) {
-    for (const kv of m[1]!.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|\S*)/g)) env[kv[1]!] = kv[3] ?? kv[2]!;
-  }
-  return env;
-}
+import { ensureHelm, findOne, imageEntrypoint, imageEnv, renderChart } from './chart-helpers.js';
 
 // Allocates short-lived garbage and reports the largest young generation V8 used meanwhile.
 const PROBE = `
@@ -38,7 +27,7 @@ beforeAll(() => ensureHelm(), 1_800_000);
 
 describe('the memory settings of the image and the chart', () => {
   it('the chart sets the NODE_OPTIONS the image sets', () => {
-    const image = dockerfileEnv();
+    const image = imageEnv();
     const d = findOne(renderChart(), 'Deployment');
     const env = d.spec.template.spec.containers[0].env as { name: string; value?: string }[];
     expect(image.NODE_OPTIONS).toBeTruthy();
@@ -46,11 +35,11 @@ describe('the memory settings of the image and the chart', () => {
   });
 
   it('node accepts the ENTRYPOINT flags and NODE_OPTIONS, and the young generation stays small', () => {
-    const { entrypoint } = dockerfileEntrypoint();
+    const { entrypoint } = imageEntrypoint();
     expect(entrypoint[0]).toBe('node');
     expect(entrypoint.at(-1)).toBe('dist/cli/bin.js');
     const flags = entrypoint.slice(1, -1);
-    const image = dockerfileEnv();
+    const image = imageEnv();
     const withImage = probe(flags, image);
     expect(withImage.stderr).toBe('');
     expect(withImage.status).toBe(0);

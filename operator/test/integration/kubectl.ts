@@ -47,3 +47,17 @@ export async function eventually<T>(what: string, fn: () => T | undefined, timeo
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Waits until each CRD is Established. Not `kubectl wait --for=condition=Established`: it fails at
+ * once ("status.conditions accessor error: <nil>") when it reads a CRD whose conditions are not set
+ * yet (just created, or re-applied while helm replaced it), instead of waiting for them.
+ */
+export async function crdsEstablished(...names: string[]): Promise<void> {
+  for (const name of names) {
+    await eventually(`crd/${name} Established`, () => {
+      const r = kubectl(['get', 'crd', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+      return r.code === 0 && r.stdout === 'True' ? true : undefined;
+    }, 60_000, 200);
+  }
+}

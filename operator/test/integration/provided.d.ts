@@ -1,4 +1,4 @@
-// Values hack/controlplane-global-setup.mjs provides to integration tests.
+// Values hack/controlplane-global-setup.mjs provides to integration (and node) tests.
 import 'vitest';
 
 declare module 'vitest' {
@@ -6,5 +6,7 @@ declare module 'vitest' {
     kubeconfig: string;
     auditLog: string;
     apiserverUrl: string;
+    /** JSON of operator/test/node/cluster.ts RealNode; only in the `node` project. */
+    realNode: string;
   }
 }

@@ -3,7 +3,7 @@
 // API server's audit log (not by the operator's own counters).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditWrites, logged, operatorAgent, startOperator, type OperatorProcess } from './operator-process.js';
-import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+import { crdsEstablished, ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
 import { apply, condition, getJson, lightManifest, manifest, tryGet, waitReady } from './meetingcluster.js';
 
 const LEASE = ['--leader-election-name', 'meet-operator-it'];
@@ -26,7 +26,7 @@ beforeAll(async () => {
       spec: { capacity: { storage: '10Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Delete', storageClassName: 'bsu-gp2-encrypted', hostPath: { path: `/tmp/it-pv-${i}` } },
     }));
   }
-  kubectlOk(['wait', '--for=condition=Established', 'crd/meetingclusters.meet.sovereign.io', '--timeout=60s']);
+  await crdsEstablished('meetingclusters.meet.sovereign.io');
   op = startOperator('op-a', [...LEASE, ...FAST]);
   await eventually('operator A leading', () => (logged(op, 'starting workers') ? true : undefined), 30_000);
 });

@@ -2,7 +2,7 @@
 // participants is operator/test/e2e/scaling.test.ts). Here the kwok SFU pods have no process behind
 // their addresses: the operator must treat them as of unknown load, never as empty.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+import { crdsEstablished, ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
 import { apply, condition, getJson, lightManifest, tryGet } from './meetingcluster.js';
 import { logged, startOperator, type OperatorProcess } from './operator-process.js';
 
@@ -22,7 +22,7 @@ let op: OperatorProcess;
 
 beforeAll(async () => {
   kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']);
-  kubectlOk(['wait', '--for=condition=Established', 'crd/meetingclusters.meet.sovereign.io', '--timeout=60s']);
+  await crdsEstablished('meetingclusters.meet.sovereign.io');
   for (const ns of Object.values(NS)) ensureNamespace(ns);
   op = startOperator('op-scaling', ['--leader-election-name', 'meet-operator-scaling-it', '--resync-seconds', '5', '--scaling-interval-seconds', '1', '--scrape-timeout-seconds', '1']);
   await eventually('operator leading', () => (logged(op, 'starting workers') ? true : undefined), 30_000);

@@ -3,7 +3,7 @@
 // LiveKit mints them, a wrong secret, and relays to denied peers. Everything runs in a private
 // network namespace, so even a wrongly allowed relay to 10.0.0.1 could not leave the machine.
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaBinaries } from './binaries.js';
 import { coturnLoopback } from './loopback.js';
@@ -59,14 +59,20 @@ describe.each(CASES)('coturn from examples/$example', (c) => {
     await sb?.close();
   });
 
-  it('runs the rendered sh -c script as nobody: secret and external IP on the command line, not in the ConfigMap', () => {
+  it('runs the rendered sh -c script as nobody: the secret and external IP reach coturn in a 0400 file, never a command line', () => {
     expect(turn.pod.argv.slice(0, 2)).toEqual(['sh', '-c']);
     expect(turn.pod.user.uid).toBe(65534);
     expect(configFile(r.objects, 'visio-turn-config', 'turnserver.conf')).not.toContain(secret);
-    // sh exec'd turnserver: same pid, its real command line.
+    // sh exec'd turnserver: same pid, its real command line and environment.
     const cmdline = readFileSync(`/proc/${turn.proc.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const composed = `${turn.pod.root}/var/tmp/coturn/turnserver.conf`;
+    expect(cmdline).toEqual(['turnserver', '-c', composed]);
+    expect(readFileSync(`/proc/${turn.proc.pid}/environ`, 'utf8')).not.toContain(secret);
     const externalIP = c.metadata ? '127.0.0.1/127.0.0.1' : '127.0.0.1';
-    expect(cmdline).toEqual(['turnserver', '-c', `${turn.pod.root}/etc/coturn/turnserver.conf`, `--external-ip=${externalIP}`, `--static-auth-secret=${secret}`]);
+    const lines = readFileSync(composed, 'utf8').split('\n');
+    expect(lines.filter((l) => /^(external-ip|static-auth-secret)=/.test(l))).toEqual([`external-ip=${externalIP}`, `static-auth-secret=${secret}`]);
+    expect(statSync(composed).mode & 0o777).toBe(0o400);
+    expect(statSync(composed).uid).toBe(65534);
     if (c.metadata) expect(metadataServer!.events).toContainEqual({ event: 'request', method: 'GET', url: '/latest/meta-data/public-ipv4' });
   });
 

@@ -3,7 +3,8 @@
 // - interieur (Outscale): managed Redis and coturn (external IP from the metadata service, served
 //   inside the namespace on 169.254.169.254), TURN/TLS terminated by the load balancer;
 // - culture (Outscale): LiveKit's embedded TURN, an external Redis whose password comes from a
-//   Secret the ministry created, and the ministry's own STUN server. A relay-only call goes through
+//   Secret the ministry created, and the ministry's own STUN server (offered to clients; the SFU reads
+//   its public IP from the metadata service). A relay-only call goes through
 //   the embedded TURN.
 import { AccessToken } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,8 +55,10 @@ describe('examples/interieur-outscale-cloudgouv.yaml: SFU with managed Redis and
   });
 
   it('starts in strict mode and hands clients only the ministry TURN', async () => {
-    expect(sfu.pod.argv.slice(1)).toEqual(['--config', `${sfu.pod.root}/etc/livekit/livekit.yaml`]);
-    expect(sfu.proc.log()).toMatch(/"msg":"starting LiveKit server"/);
+    // Outscale: sh reads the public IP from the metadata service, then execs LiveKit with the rendered config.
+    expect(sfu.pod.argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(sfu.pod.argv[2]).toMatch(new RegExp(`exec \\S+/livekit-server --config ${sfu.pod.root}/etc/livekit/livekit.yaml$`));
+    expect(sfu.proc.log()).toMatch(/"msg":"starting LiveKit server".*"nodeIP":"127.0.0.1"/);
     const join = await probe(sb, 'join', { url: 'http://127.0.0.1:7880', token: await tokenFor(r, r.objects, 'ice', 'ice') });
     expect(join.iceServers.flatMap((s: any) => s.urls)).toEqual([
       'turns:turn.interieur.example:443?transport=tcp',
@@ -84,8 +87,12 @@ describe('examples/culture-outscale-embedded-turn.yaml: SFU with embedded TURN a
     sb = await Sandbox.create('example-culture', {
       hosts: { 'redis.culture-data.svc.cluster.local': '127.0.0.1', 'stun.culture.example': '127.0.0.2', 'turn.culture.example': '127.0.0.1' },
       clientInterface: `${CLIENT_ADDRESS}/32`,
+      loopbackAddresses: ['169.254.169.254/32'],
     });
     dnsQueries = await startDnsRecorder(sb);
+    // Outscale: the SFU reads its public IP from the metadata service (here: the loopback the node has).
+    const metadata = new LiveProbe(sb, 'metadata', 'http-serve', { host: '169.254.169.254', port: 80, body: '127.0.0.1' });
+    await metadata.waitFor((e) => e.event === 'ready', 10_000, 'metadata service ready');
     const bins = mediaBinaries();
     // The ministry's existing Redis and STUN server (not rendered by the operator).
     const redis = sb.spawn({ name: 'culture-redis', argv: [bins.redisServer, '--port', '6379', '--bind', '127.0.0.1', '--requirepass', redisPassword, '--save', '', '--appendonly', 'no'] });
@@ -107,7 +114,9 @@ describe('examples/culture-outscale-embedded-turn.yaml: SFU with embedded TURN a
     expect(sfu.pod.env.LIVEKIT_REDIS_PASSWORD).toBe(secretValue(objects, 'culture-redis', 'password'));
     const log = sfu.proc.log();
     expect(log).toMatch(/"msg":"starting LiveKit server"/);
-    expect(log).toMatch(/"msg":"found external IP via STUN".*"stunServer":"stun.culture.example:3478"/);
+    // Its public IP from the metadata service, not from STUN: the ministry's STUN server is for clients.
+    expect(log).toMatch(/"msg":"starting LiveKit server".*"nodeIP":"127.0.0.1"/);
+    expect(log).not.toMatch(/found external IP via STUN/);
     expect(log).toMatch(/"msg":"Starting TURN server"/);
   });
 

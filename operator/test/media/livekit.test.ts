@@ -13,6 +13,7 @@ import { AccessToken } from 'livekit-server-sdk';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVEKIT_METRICS } from '../../src/scaling/metric-names.js';
+import { scanProcesses } from '../process-scan.js';
 import { mediaBinaries } from './binaries.js';
 import { coturnLoopback, livekitLoopback, type LivekitPorts } from './loopback.js';
 import { CLIENT_ADDRESS, Sandbox } from './sandbox.js';
@@ -122,6 +123,17 @@ describe('LiveKit stack from examples/sports-generic-minimal.yaml', () => {
     expect(keys.gid).toBe(1000);
     expect(pod.env.LIVEKIT_REDIS_PASSWORD).toBe(redisPassword);
     expect(pod.env).not.toHaveProperty('LIVEKIT_KEYS');
+  });
+
+  it('no generated secret on any command line of the stack, nor in an environment that does not need it', () => {
+    const secrets = { 'livekit api secret': apiSecret, 'turn shared secret': turnSecret, 'redis password': redisPassword };
+    const pods = [redis, turn, ...nodes.map((n) => n.started)];
+    // livekit-server takes the Redis password from LIVEKIT_REDIS_PASSWORD only (it has no file for it).
+    const sfuPids = new Set(nodes.map((n) => n.started.proc.pid));
+    const found = scanProcesses(secrets, (e) => e.secret === 'redis password' && sfuPids.has(e.pid), pods.map((p) => p.proc.pid));
+    expect(found).toEqual([]);
+    // Control: the scan does see the one the SFU needs.
+    expect(scanProcesses(secrets, () => false, [...sfuPids]).map((e) => `${e.where} ${e.secret}`)).toContain('environ redis password');
   });
 
   it('control: without LIVEKIT_REDIS_PASSWORD the same pod cannot start (Redis refuses it)', async () => {
@@ -248,7 +260,9 @@ describe('LiveKit stack from examples/sports-generic-minimal.yaml', () => {
     const ports: LivekitPorts = { port: 8180, tcpPort: 8181, metricsPort: 7089, udpRange: [46000, 46999] };
     const withoutStun = (text: string) => {
       const doc = parseDocument(livekitLoopback(ports)(text));
-      doc.deleteIn(['rtc', 'stun_servers']); // what the renderer must never produce (use_external_ip stays true)
+      // What the renderer must never produce: LiveKit asking STUN for its own address, with no STUN server of ours.
+      doc.deleteIn(['rtc', 'stun_servers']);
+      doc.setIn(['rtc', 'use_external_ip'], true);
       return doc.toString();
     };
     const { proc } = startPod(sb, {

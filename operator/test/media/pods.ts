@@ -25,6 +25,8 @@ export interface ImageBinding {
   entrypoint?: string[];
   /** Directory standing for the image's binaries; first on PATH. */
   binDir: string;
+  /** Absolute paths of the image's programs (e.g. /livekit-server) -> the local binary standing for them. */
+  programs?: Record<string, string>;
 }
 export type ImageResolver = (image: string) => ImageBinding;
 
@@ -327,7 +329,9 @@ export function materialise(opts: MaterialiseOptions): PodProcess {
 
   const cmd = container.command ? container.command.map((s) => expandK8s(s, env)) : (image.entrypoint ?? []);
   const args = (container.args ?? []).map((s) => expandK8s(s, env));
-  const argv = [...cmd, ...args].map(rewrite);
+  // Programs named by their absolute path in the image (a start script's `exec /livekit-server`).
+  const programs = (t: string) => Object.entries(image.programs ?? {}).reduce((acc, [from, to]) => acc.split(from + ' ').join(to + ' '), t);
+  const argv = [...cmd, ...args].map(rewrite).map(programs);
   if (!argv.length) throw new Error(`${opts.workload}: no command and the image binding has no entrypoint`);
   const readOnlyRoot = container.securityContext?.readOnlyRootFilesystem ? { writable } : undefined;
   return { podName: opts.podName, argv, env, user, cwd: root, root, files, ...(readOnlyRoot ? { readOnlyRoot } : {}), container, pod };
@@ -363,7 +367,7 @@ export interface LocalBinaries {
 }
 
 /**
- * livekit/livekit-server (ENTRYPOINT /livekit-server) -> the livekit-server built from the Go module
+ * livekit-server (ENTRYPOINT /livekit-server, also what start scripts exec) -> the livekit-server built from the Go module
  * proxy; coturn/coturn -> Debian's turnserver; redis -> Debian's redis-server. Each image gets its
  * own bin directory in dir (the livekit binary is hard-linked there: the build cache is under
  * root's home, which the pod users cannot traverse).
@@ -386,7 +390,7 @@ export function localImages(dir: string, bins: LocalBinaries): ImageResolver {
         }
       }
     }
-    return { binDir, ...(entrypoint ? { entrypoint: [join(binDir, entrypoint)] } : {}) };
+    return { binDir, ...(entrypoint ? { entrypoint: [join(binDir, entrypoint)], programs: { [`/${entrypoint}`]: join(binDir, entrypoint) } } : {}) };
   };
   return (image: string) => {
     const repo = image.split('/').pop()!.replace(/[:@].*$/, '');

@@ -9,7 +9,7 @@
 //   join        {url, token}                  signalling WebSocket: prints the JoinResponse (ICE servers, node)
 //   turn-allocate {host, port, tls, servername, ca, username, password}
 //               TURN Allocate over TCP or TLS (certificate verified against ca): {relayed, mapped} or {errorCode}
-//   participant {url, token, publish, relay, seconds}
+//   participant {url, token, publish, relay, iceServers?, seconds}
 //               joins with @livekit/rtc-node; publish: sends a 440 Hz tone; else counts received audio
 //               frames. Prints events; leaves when stdin closes or after `seconds`.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
@@ -162,8 +162,10 @@ async function participant(): Promise<void> {
     })();
   });
 
+  // iceServers: [] takes the server's (LiveKit's join response); a list replaces them (one TURN
+  // transport forced: {urls: ['turns:host:port?transport=tcp'], username, password}).
   const rtcConfig = a.relay
-    ? { iceTransportType: IceTransportType.TRANSPORT_RELAY, continualGatheringPolicy: ContinualGatheringPolicy.GATHER_ONCE, iceServers: [] }
+    ? { iceTransportType: IceTransportType.TRANSPORT_RELAY, continualGatheringPolicy: ContinualGatheringPolicy.GATHER_ONCE, iceServers: a.iceServers ?? [] }
     : undefined;
   await room.connect(a.url, a.token, { autoSubscribe: true, dynacast: false, ...(rtcConfig ? { rtcConfig } : {}) });
   emit({ event: 'connected', room: room.name, sid: await room.getSid(), identity: room.localParticipant?.identity, participantSid: room.localParticipant?.sid });

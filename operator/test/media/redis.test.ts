@@ -1,5 +1,6 @@
 // The managed Redis pod, run by the real redis-server exactly as rendered (no edit at all: the
 // namespace's only interface is the loopback, so `bind * -::*` and port 6379 stay as they are).
+import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaBinaries } from './binaries.js';
 import { Sandbox } from './sandbox.js';
@@ -21,9 +22,14 @@ describe('managed Redis (examples/sports-generic-minimal.yaml)', () => {
     await sb?.close();
   });
 
-  it('runs the rendered command as the pod user, the password coming from the secretKeyRef env', () => {
+  it('runs the rendered script as the pod user: the password reaches Redis in a 0400 file, never its command line or environment', () => {
     const password = secretValue(r.objects, 'visio-redis-auth', 'password');
-    expect(redis.pod.argv).toEqual(['redis-server', `${redis.pod.root}/etc/redis/redis.conf`, '--requirepass', password]);
+    expect(redis.pod.argv.slice(0, 2)).toEqual(['sh', '-c']);
+    const composed = `${redis.pod.root}/var/run/redis/redis.conf`;
+    expect(readFileSync(`/proc/${redis.proc.pid}/cmdline`, 'utf8')).not.toContain(password);
+    expect(readFileSync(`/proc/${redis.proc.pid}/environ`, 'utf8')).not.toContain(password);
+    expect(readFileSync(composed, 'utf8').split('\n').filter((l) => l.startsWith('requirepass'))).toEqual([`requirepass "${password}"`]);
+    expect(statSync(composed).mode & 0o777).toBe(0o400);
     expect(redis.pod.user).toEqual({ uid: 999, gid: 999, groups: [999, 999] });
     expect(redis.proc.log()).toContain('Ready to accept connections');
     expect(redis.proc.log()).not.toMatch(/FATAL|Bad directive|wrong number of arguments/i);

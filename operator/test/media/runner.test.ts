@@ -62,23 +62,29 @@ describe('materialise (sports example)', () => {
     expect(conf.rtc.turn_servers[0].secret_file).toBe(`${pod.root}/etc/livekit/turn/secret`);
   });
 
-  it('expands $(REDIS_PASSWORD) in the Redis command and gives the claim volume to the fsGroup', () => {
+  it('mounts the Redis password as a 0440 file and gives the claim volume to the fsGroup', () => {
     const pod = materialise({ objects: r.objects, workload: 'visio-redis', podName: 'redis-0', dir: join(dir, 'redis'), images, hostIP: '127.0.0.1' });
-    expect(pod.argv).toEqual(['redis-server', `${pod.root}/etc/redis/redis.conf`, '--requirepass', 'test-redis-password-0123456789abcdefghijkl']);
+    expect(pod.argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(pod.argv[2]).toContain(`exec redis-server ${pod.root}/var/run/redis/redis.conf`);
+    expect(pod.argv.join(' ')).not.toContain('test-redis-password');
+    expect(readFileSync(pod.files['/etc/redis/auth/password']!, 'utf8')).toBe('test-redis-password-0123456789abcdefghijkl');
+    expect(statSync(pod.files['/etc/redis/auth/password']!).mode & 0o777).toBe(0o440);
     const data = statSync(`${pod.root}/data`);
     expect(data.gid).toBe(999);
     expect(data.mode & 0o2070).toBe(0o2070);
-    expect(pod.readOnlyRoot).toEqual({ writable: [`${pod.root}/data`] });
+    expect(pod.readOnlyRoot).toEqual({ writable: [`${pod.root}/data`, `${pod.root}/var/run/redis`] });
   });
 
-  it('resolves status.hostIP and the secretKeyRef of the coturn script', () => {
+  it('resolves status.hostIP and mounts the TURN secret the coturn script reads', () => {
     const tls = userSecret('turn-sports-tls', 'sports', { 'tls.crt': 'CERT', 'tls.key': 'KEY' });
     const pod = materialise({ objects: [...r.objects, tls], workload: 'visio-turn', podName: 'turn-0', dir: join(dir, 'turn'), images, hostIP: '127.0.0.1' });
     expect(statSync(pod.files['/etc/coturn/tls/tls.key']!).mode & 0o777).toBe(0o440);
     expect(pod.readOnlyRoot).toEqual({ writable: [`${pod.root}/var/tmp/coturn`] });
     expect(pod.env.HOST_IP).toBe('127.0.0.1');
-    expect(pod.env.TURN_STATIC_AUTH_SECRET).toBe('test-turn-secret-0123456789abcdefghijklmno');
-    expect(pod.argv[2]).toContain(`exec turnserver -c ${pod.root}/etc/coturn/turnserver.conf`);
+    // No secret in the environment: only what the kubelet always sets, and the node address.
+    expect(Object.keys(pod.env).sort()).toEqual(['HOME', 'HOSTNAME', 'HOST_IP', 'PATH']);
+    expect(readFileSync(pod.files['/etc/coturn/secret/secret']!, 'utf8')).toBe('test-turn-secret-0123456789abcdefghijklmno');
+    expect(pod.argv[2]).toContain(`exec turnserver -c ${pod.root}/var/tmp/coturn/turnserver.conf`);
   });
 
   it('refuses a Secret the pod needs but nobody created', () => {

@@ -1,10 +1,10 @@
 // Injection into the rendered config files: livekit.yaml (YAML, read by go-yaml in LiveKit),
-// turnserver.conf (coturn's key=value lines), redis.conf, and coturn's `sh -c` start script.
+// turnserver.conf (coturn's key=value lines), redis.conf, and the `sh -c` start scripts of coturn and Redis.
 // Each hostile value either stops at validation (with its field named), or renders to files that
 // parse to exactly the keys of a benign render, with the value intact. Behind validation, the
 // renderers refuse on their own what could break a file: a bug upstream must not become a directive.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,9 @@ import { TEST_SECRETS, baseManifest, type Manifest } from '../../../test/specs.j
 import { leafPaths } from '../../../test/render-helpers.js';
 import { renderContext } from '../context.js';
 import { renderCluster, type KubeObject } from '../index.js';
-import { coturnStartScript, HOST_IP_ENV, TURN_SECRET_ENV } from '../turn.js';
+import { coturnStartScript } from '../turn.js';
+import { redisStartScript } from '../redis.js';
+import { HOST_IP_ENV } from '../start-script.js';
 import { renderLivekitYaml } from './livekit.js';
 import { renderRedisConf } from './redis.js';
 import { renderTurnserverConf } from './turnserver.js';
@@ -174,52 +176,119 @@ describe('behind validation: the config renderers refuse or neutralise what vali
 });
 
 /**
- * The coturn container's command: `sh -c <script>`, the node's IP and the TURN secret from the env
- * (the secret may come from the user's own Secret), and on Outscale the public IP from the metadata
- * service. Run with the system sh and stand-ins for turnserver and wget that record what they got.
+ * The start scripts of coturn and Redis: the node's IP from the env (and on Outscale the public IP
+ * from the metadata service), the secret from its mounted Secret file (the user's own Secret, maybe).
+ * Run with the system sh, the script's absolute paths moved into a temp dir, and stand-ins for
+ * turnserver, redis-server and wget: the stand-in records its arguments, its environment and the
+ * configuration file it was given.
  */
-describe('coturn start script with hostile environment values', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meet-coturn-script-'));
+describe('coturn and Redis start scripts with hostile values', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meet-start-script-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const canary = join(dir, 'canary');
   const bin = join(dir, 'bin');
-  spawnSync('mkdir', ['-p', bin]);
-  writeFileSync(join(bin, 'turnserver'), '#!/bin/sh\nfor a in "$@"; do printf \'%s\\0\' "$a"; done > "$ARGS_OUT"\n');
-  writeFileSync(join(bin, 'wget'), '#!/bin/sh\nprintf \'%s\\n\' "$FAKE_METADATA_ANSWER"\n');
-  chmodSync(join(bin, 'turnserver'), 0o755);
-  chmodSync(join(bin, 'wget'), 0o755);
+  const root = join(dir, 'root');
+  mkdirSync(bin, { recursive: true });
+  // Records argv (NUL-separated), the environment, and the file named by -c (turnserver) or $1 (redis-server).
+  const standIn = '#!/bin/sh\nfor a in "$@"; do printf \'%s\\0\' "$a"; done > "$OUT.args"\nenv > "$OUT.env"\numask > "$OUT.umask"\nif [ "$1" = -c ]; then cat "$2"; else cat "$1"; fi > "$OUT.conf"\n';
+  for (const b of ['turnserver', 'redis-server']) writeFileSync(join(bin, b), standIn, { mode: 0o755 });
+  writeFileSync(join(bin, 'wget'), '#!/bin/sh\nprintf \'%s\\n\' "$FAKE_METADATA_ANSWER"\n', { mode: 0o755 });
 
   const values = [
-    ...Object.values(HOSTILE_STRINGS).filter((h) => !h.includes('\u0000')), // env values cannot hold NUL
+    ...Object.values(HOSTILE_STRINGS).filter((h) => !h.includes('\u0000')), // env values and lines cannot hold NUL
     `$(touch ${canary})`,
     `\`touch ${canary}\``,
     `"; touch ${canary}; echo "`,
     `'; touch ${canary}; echo '`,
     `x\ntouch ${canary}`,
+    'x\\" requirepass "y',
     '--log-file=/tmp/x',
   ];
 
-  function run(kind: 'metadata' | 'hostIP', env: Record<string, string>): string[] {
+  interface Run {
+    status: number | null;
+    stderr: string;
+    args?: string[];
+    env?: string;
+    conf?: string;
+  }
+  /** Runs a start script with its paths under root/, the secret file holding `secret`. */
+  function run(script: string, secretFile: string, secret: string, env: Record<string, string>): Run {
+    rmSync(root, { recursive: true, force: true });
+    const moved = script.replace(/(\/etc\/|\/var\/)/g, `${root}$1`);
+    for (const d of ['etc/coturn/secret', 'var/tmp/coturn', 'etc/redis/auth', 'var/run/redis']) mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, 'etc/coturn/turnserver.conf'), 'listening-port=3478\n');
+    writeFileSync(join(root, 'etc/redis/redis.conf'), 'port 6379\n');
+    writeFileSync(join(root, secretFile), secret);
+    const out = join(dir, 'out');
+    for (const f of ['args', 'env', 'conf']) rmSync(`${out}.${f}`, { force: true });
+    const r = spawnSync('/bin/sh', ['-c', moved], { env: { PATH: `${bin}:/usr/bin:/bin`, OUT: out, ...env }, encoding: 'utf8' });
+    const read = (f: string) => (existsSync(`${out}.${f}`) ? readFileSync(`${out}.${f}`, 'utf8') : undefined);
+    return { status: r.status, stderr: r.stderr, args: read('args')?.split('\0').slice(0, -1), env: read('env'), conf: read('conf') };
+  }
+  const firstLine = (v: string) => v.split('\n')[0]!;
+  const printable = (v: string) => !/[^\x20-\x7e]/.test(v);
+  const coturnScript = (kind: 'metadata' | 'hostIP') => {
     const source = kind === 'metadata' ? profileFor('outscale')!.externalIP : profileFor('generic')!.externalIP;
     expect(source.kind).toBe(kind);
-    const out = join(dir, 'args');
-    rmSync(out, { force: true });
-    const r = spawnSync('/bin/sh', ['-c', coturnStartScript(source)], { env: { PATH: `${bin}:/usr/bin:/bin`, ARGS_OUT: out, ...env }, encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    return readFileSync(out, 'utf8').split('\0').slice(0, -1);
-  }
+    return coturnStartScript(source);
+  };
 
-  it.each(values.map((v) => [JSON.stringify(v).slice(0, 60), v] as const))('secret, node IP and metadata answer %s stay one argument each', (_n, v) => {
-    const conf = ['-c', '/etc/coturn/turnserver.conf'];
-    expect(run('hostIP', { [HOST_IP_ENV]: v, [TURN_SECRET_ENV]: v })).toEqual([...conf, `--external-ip=${v}`, `--static-auth-secret=${v}`]);
-    // Command substitution drops trailing newlines of the metadata answer, and only those.
-    const answer = v.replace(/\n+$/, '');
-    expect(run('metadata', { [HOST_IP_ENV]: '10.0.0.5', [TURN_SECRET_ENV]: v, FAKE_METADATA_ANSWER: v })).toEqual([...conf, `--external-ip=${answer}/10.0.0.5`, `--static-auth-secret=${v}`]);
+  it.each(values.map((v) => [JSON.stringify(v).slice(0, 60), v] as const))('TURN secret %s: one static-auth-secret line or a refusal, never an argument', (_n, v) => {
+    const r = run(coturnScript('hostIP'), 'etc/coturn/secret/secret', v, { [HOST_IP_ENV]: '10.0.0.5' });
+    const line = firstLine(v);
+    if (line === '' || !printable(line)) {
+      expect(r.status).not.toBe(0);
+      expect(r.args).toBeUndefined(); // turnserver never started
+    } else {
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.args).toEqual(['-c', `${root}/var/tmp/coturn/turnserver.conf`]);
+      expect(r.conf).toBe(`listening-port=3478\nexternal-ip=10.0.0.5\nstatic-auth-secret=${line}\n`);
+      expect(r.env).not.toContain(line.length > 3 ? line : '\u0000');
+      // Only coturn may read it: 0400.
+      expect(statSync(`${root}/var/tmp/coturn/turnserver.conf`).mode & 0o777).toBe(0o400);
+    }
     expect(existsSync(canary)).toBe(false);
   });
 
-  it('control: the stand-in really records a command the script runs, and the canary can be created', () => {
-    expect(run('hostIP', { [HOST_IP_ENV]: '10.0.0.5', [TURN_SECRET_ENV]: 's' })).toContain('--static-auth-secret=s');
+  it.each(values.map((v) => [JSON.stringify(v).slice(0, 60), v] as const))('Redis password %s: one quoted requirepass line or a refusal', (_n, v) => {
+    const r = run(redisStartScript(), 'etc/redis/auth/password', v, {});
+    const line = firstLine(v);
+    if (line === '' || !printable(line)) {
+      expect(r.status).not.toBe(0);
+      expect(r.args).toBeUndefined();
+    } else {
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.args).toEqual([`${root}/var/run/redis/redis.conf`]);
+      expect(r.conf).toBe(`port 6379\nrequirepass "${line.replace(/[\\"]/g, (c) => `\\${c}`)}"\n`);
+    }
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it.each(values.map((v) => [JSON.stringify(v).slice(0, 60), v] as const))('node IP or metadata answer %s: one external-ip line or a refusal before anything starts', (_n, v) => {
+    // Only characters of an IPv4/IPv6 address pass; such a value cannot add a directive.
+    const address = /^[0-9A-Fa-f.:]+$/.test(v);
+    const byNode = run(coturnScript('hostIP'), 'etc/coturn/secret/secret', 's3cret', { [HOST_IP_ENV]: v });
+    const byMetadata = run(coturnScript('metadata'), 'etc/coturn/secret/secret', 's3cret', { [HOST_IP_ENV]: '10.0.0.5', FAKE_METADATA_ANSWER: v });
+    if (address) {
+      expect(byNode.conf).toBe(`listening-port=3478\nexternal-ip=${v}\nstatic-auth-secret=s3cret\n`);
+      expect(byMetadata.conf).toBe(`listening-port=3478\nexternal-ip=${v}/10.0.0.5\nstatic-auth-secret=s3cret\n`);
+    } else {
+      expect(byNode.args).toBeUndefined();
+      expect(byMetadata.args).toBeUndefined();
+    }
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it('control: the stand-ins record what the scripts run, and the canary can be created', () => {
+    const r = run(coturnScript('metadata'), 'etc/coturn/secret/secret', 's3cret\n', { [HOST_IP_ENV]: '10.0.0.5', FAKE_METADATA_ANSWER: '198.51.100.7' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.conf).toBe('listening-port=3478\nexternal-ip=198.51.100.7/10.0.0.5\nstatic-auth-secret=s3cret\n');
+    expect(r.env).not.toContain('s3cret');
+    // The server keeps the pod's umask: only the composed file is created 0400.
+    expect(readFileSync(join(dir, 'out.umask'), 'utf8').trim()).toBe(spawnSync('/bin/sh', ['-c', 'umask'], { encoding: 'utf8' }).stdout.trim());
+    const ipv6 = run(coturnScript('hostIP'), 'etc/coturn/secret/secret', 's', { [HOST_IP_ENV]: '2001:db8::5' });
+    expect(ipv6.conf).toContain('external-ip=2001:db8::5\n');
     spawnSync('/bin/sh', ['-c', `touch ${canary}`]);
     expect(existsSync(canary)).toBe(true);
     rmSync(canary);

@@ -10,11 +10,11 @@ import {
   LIVEKIT_TLS_DIR,
   LIVEKIT_TURN_SECRET_DIR,
   REDIS_PORT,
+  TURN_SECRET_FILE,
   TURN_TLS_LISTEN_PORT,
 } from './paths.js';
 
 export const LIVEKIT_REDIS_PASSWORD_ENV = 'LIVEKIT_REDIS_PASSWORD';
-export const TURN_SECRET_FILE = 'secret';
 
 /** STUN servers LiveKit queries for its public IP: ours, never a public non-EU one. */
 export function stunServersOf(ctx: RenderContext): string[] {
@@ -77,9 +77,11 @@ export function livekitConfig(ctx: RenderContext): Record<string, unknown> {
       tcp_port: sfu.rtc.tcpPort,
       port_range_start: sfu.rtc.udpPortRange.start,
       port_range_end: sfu.rtc.udpPortRange.end,
-      // With no STUN server of ours, never fall back to LiveKit's Google/Twilio defaults:
-      // advertise the node's own address instead.
-      use_external_ip: stun.length > 0,
+      // The node's public address comes from the pod (NODE_IP: the node's address, or the cloud's
+      // metadata service behind 1:1 NAT), never from a STUN lookup at start: that would make every
+      // SFU restart depend on the ministry's DNS for our own STUN name (and, with no STUN server of
+      // ours, on Google's and Twilio's). stun_servers are still what clients are offered.
+      use_external_ip: false,
       stun_servers: stun,
       ...(turnServersList ? { turn_servers: turnServersList } : {}),
     },

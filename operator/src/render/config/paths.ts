@@ -9,9 +9,18 @@ export const TURN_CONFIG_DIR = '/etc/coturn';
 export const TURN_CONFIG_FILE = 'turnserver.conf';
 export const TURN_TLS_DIR = '/etc/coturn/tls';
 export const TURN_RUN_DIR = '/var/tmp/coturn';
+/** The shared secret, mounted from its Secret (0440, group = fsGroup) for the start script to read. */
+export const TURN_SECRET_DIR = '/etc/coturn/secret';
+/** File name of the TURN shared secret wherever it is mounted (coturn and LiveKit). */
+export const TURN_SECRET_FILE = 'secret';
 export const REDIS_CONFIG_DIR = '/etc/redis';
 export const REDIS_CONFIG_FILE = 'redis.conf';
 export const REDIS_DATA_DIR = '/data';
+/** The password, mounted from its Secret for the start script to read. */
+export const REDIS_AUTH_DIR = '/etc/redis/auth';
+export const REDIS_AUTH_FILE = 'password';
+/** Memory-backed: the composed redis.conf holds the password. */
+export const REDIS_RUN_DIR = '/var/run/redis';
 /** TURN/TLS listener inside the pod; the load balancer maps spec.turn.tlsPort (443) onto it. */
 export const TURN_TLS_LISTEN_PORT = 5349;
 export const REDIS_PORT = 6379;

@@ -1,5 +1,5 @@
-// redis.conf for the managed Redis. The password (requirepass) is passed on the command line from
-// a secretKeyRef env, never written here.
+// redis.conf for the managed Redis. The password (requirepass) is never written here: the pod's
+// start script appends it, read from its mounted Secret, to a copy of this file in memory.
 import type { RenderContext } from '../context.js';
 import { commentId } from './comment.js';
 import { REDIS_DATA_DIR, REDIS_PORT } from './paths.js';
@@ -9,7 +9,7 @@ export function renderRedisConf(ctx: RenderContext): string {
     `# redis-server configuration rendered by meet-operator for ${commentId(ctx.mc.metadata.namespace, ctx.mc.metadata.name)}.`,
     `port ${REDIS_PORT}`,
     'bind * -::*',
-    // AUTH is required (requirepass from the command line), so protected mode adds nothing.
+    // AUTH is required (requirepass, appended at start), so protected mode adds nothing.
     'protected-mode no',
     `dir ${REDIS_DATA_DIR}`,
     'appendonly yes',

@@ -50,7 +50,7 @@ export function renderTurnserverConf(ctx: RenderContext): string {
   const realm = turn.domain ?? ctx.mc.spec.domain;
   const lines: Line[] = [
     `# coturn configuration rendered by meet-operator for ${commentId(ctx.mc.metadata.namespace, ctx.mc.metadata.name)}.`,
-    '# static-auth-secret and external-ip are given on the command line from the pod env, never stored here.',
+    '# static-auth-secret and external-ip are appended at start to a copy in memory, never stored here.',
     ['listening-port', turn.udpPort],
     ...(turn.tlsSecretName
       ? ([
@@ -73,6 +73,9 @@ export function renderTurnserverConf(ctx: RenderContext): string {
     'no-software-attribute',
     ['stale-nonce', 600],
     ['pidfile', `${TURN_RUN_DIR}/turnserver.pid`],
+    // use-auth-secret needs no user database, but coturn opens its default SQLite file anyway and
+    // logs an ERROR when the read-only image has none: give it a scratch one in the run volume.
+    ['userdb', `${TURN_RUN_DIR}/turndb`],
     ['log-file', 'stdout'],
     'simple-log',
     ...DENIED_PEER_RANGES.map((r): Line => ['denied-peer-ip', r]),

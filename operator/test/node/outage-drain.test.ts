@@ -1,0 +1,127 @@
+// The kubelet's own view of two moments a meeting service lives through, on the real node with the
+// rendered probes and grace period as the kubelet applies them:
+//  - a Redis outage (livekit issue 4663): the SFU's readiness (GET /) fails while Redis is away, its
+//    liveness (TCP) does not, so the kubelet never restarts it; it serves again when Redis is back;
+//  - a drain: deleting the SFU pod that hosts a live room leaves it Terminating with its room going
+//    on (LiveKit drains on SIGTERM, terminationGracePeriodSeconds = spec.sfu.drainSeconds) until the
+//    last participant leaves; then it exits within seconds and its replacement starts.
+// (The scale-down with pod-deletion-cost needs two SFU pods, so two nodes' host ports: it stays in
+// the e2e suite, whose kwok nodes are backed by livekit-server processes; see the README.)
+import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureNamespace, eventually, kubectl, kubectlOk } from '../integration/kubectl.js';
+import { getJson } from '../integration/meetingcluster.js';
+import { LiveProbe } from '../media/stack.js';
+import { Sandbox } from '../media/sandbox.js';
+import { applyObject, containerPid, deleteNamespace, installOperator, onRealNode, podReady, podsOf, publicDns, readExample, realNode, tlsSecret, waitStackReady } from './cluster.js';
+
+const NS = 'sports-outage';
+/** Longer than the rendered liveness budget (3 failures x 10 s): a liveness probe that failed with Redis would have restarted the SFU. */
+const OUTAGE_MS = 45_000;
+const secretOf = (name: string, key: string): string => Buffer.from(getJson('secret', name, '-n', NS).data[key], 'base64').toString();
+const sfuPod = (): any => podsOf(NS, 'visio', 'sfu')[0];
+const container = (pod: any) => pod.status.containerStatuses[0];
+
+describe('the SFU under the real kubelet: a Redis outage, then a drain', () => {
+  const m = onRealNode(readExample('sports-generic-minimal.yaml'));
+  m.metadata.namespace = NS;
+  let rooms: RoomServiceClient;
+  let sb: Sandbox;
+  let apiKey: string;
+  let apiSecret: string;
+  const url = () => `http://${realNode().ip}:7880`;
+  const token = (identity: string, room: string) => {
+    const at = new AccessToken(apiKey, apiSecret, { identity, ttl: '10m' });
+    at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
+    return at.toJwt();
+  };
+
+  beforeAll(async () => {
+    await installOperator();
+    ensureNamespace(NS);
+    await publicDns({ [m.spec.turn.domain]: realNode().ip });
+    tlsSecret(NS, m.spec.turn.tlsSecretName, m.spec.turn.domain);
+    applyObject(m);
+    await waitStackReady(NS, 'visio');
+    apiKey = secretOf('visio-livekit-keys', 'api-key');
+    apiSecret = secretOf('visio-livekit-keys', 'api-secret');
+    rooms = new RoomServiceClient(url(), apiKey, apiSecret);
+    sb = await Sandbox.create('node-drain', { hostNetwork: true, hosts: { [m.spec.turn.domain]: realNode().ip } });
+  }, 300_000);
+
+  afterAll(async () => {
+    await sb?.close();
+    await deleteNamespace(NS);
+  }, 320_000);
+
+  it('Redis away for 45 s: the SFU goes unready, is never restarted, and serves again when Redis is back', async () => {
+    // The operator would put Redis back at once: pause it for the outage.
+    kubectlOk(['annotate', 'mc', 'visio', '-n', NS, 'meet.sovereign.io/paused=true', '--overwrite']);
+    expect((await rooms.createRoom({ name: 'before-outage' })).name).toBe('before-outage');
+    const before = sfuPod();
+    const id = container(before).containerID;
+    const restarts = container(before).restartCount;
+
+    const stoppedAt = Date.now();
+    kubectlOk(['scale', 'statefulset', 'visio-redis', '-n', NS, '--replicas=0']);
+    await eventually('the Redis pod gone', () => (podsOf(NS, 'visio', 'redis').length === 0 ? true : undefined), 60_000, 500);
+    await eventually('the SFU unready (readiness GET / fails without Redis)', () => (podReady(sfuPod()) ? undefined : true), 60_000, 500);
+    const unreadyAfter = Date.now() - stoppedAt;
+    await new Promise((r) => setTimeout(r, Math.max(0, stoppedAt + OUTAGE_MS - Date.now())));
+    const during = sfuPod();
+    expect(container(during).containerID).toBe(id);
+    expect(container(during).restartCount).toBe(restarts);
+    expect(podReady(during)).toBe(false);
+    const unhealthy = kubectl(['get', 'events', '-n', NS, '--field-selector', `involvedObject.name=${during.metadata.name},reason=Unhealthy`, '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']).stdout;
+    expect(unhealthy).toMatch(/Readiness probe failed/);
+    expect(unhealthy).not.toMatch(/Liveness probe failed/);
+
+    const backAt = Date.now();
+    kubectlOk(['scale', 'statefulset', 'visio-redis', '-n', NS, '--replicas=1']);
+    await eventually('the SFU ready again', () => (podReady(sfuPod()) ? true : undefined), 120_000, 500);
+    const readyAfter = Date.now() - backAt;
+    const after = sfuPod();
+    expect(container(after).containerID).toBe(id);
+    expect(container(after).restartCount).toBe(restarts);
+    expect((await rooms.createRoom({ name: 'after-outage' })).name).toBe('after-outage');
+    kubectlOk(['annotate', 'mc', 'visio', '-n', NS, 'meet.sovereign.io/paused-']);
+    console.log(`Redis outage on the real node: SFU unready ${unreadyAfter} ms after Redis stopped, ready ${readyAfter} ms after it was back; same container, ${restarts} restarts before and after`);
+  }, OUTAGE_MS + 240_000);
+
+  it('deleting the SFU pod that hosts a live room: it drains until the meeting ends, then exits and is replaced', async () => {
+    await eventually('the stack ready again', () => (podReady(sfuPod()) ? true : undefined), 120_000, 500);
+    const participant = new LiveProbe(sb, 'drain-participant', 'participant', { url: url().replace('http', 'ws'), token: await token('erin', 'drain'), publish: true, relay: false, seconds: 600 });
+    try {
+      await participant.waitFor((e) => e.event === 'published', 30_000, 'the participant publishing');
+      const pod = sfuPod();
+      const pid = containerPid(pod, 'livekit-server');
+      expect(pod.spec.terminationGracePeriodSeconds).toBe(m.spec.sfu.drainSeconds ?? 18000);
+
+      const deletedAt = Date.now();
+      kubectlOk(['delete', 'pod', pod.metadata.name, '-n', NS, '--wait=false']);
+      // 20 s later: Terminating, LiveKit still running and draining, the room and its participant still there.
+      await new Promise((r) => setTimeout(r, 20_000));
+      const terminating = getJson('pod', pod.metadata.name, '-n', NS);
+      expect(terminating.metadata.deletionTimestamp).toBeDefined();
+      expect(process.kill(pid, 0)).toBe(true);
+      expect((await rooms.listRooms(['drain'])).map((r) => r.name)).toEqual(['drain']);
+      expect(participant.events.find((e) => e.event === 'disconnected')).toBeUndefined();
+      const log = kubectl(['logs', '-n', NS, pod.metadata.name, '--tail=50']).stdout;
+      expect(log).toContain('exit requested, shutting down');
+      // Its replacement waits for the host ports (one node): the drain holds them.
+      const replacement = podsOf(NS, 'visio', 'sfu').find((p) => p.metadata.name !== pod.metadata.name);
+      expect(replacement?.status?.phase ?? 'Pending').toBe('Pending');
+
+      // The meeting ends: LiveKit exits within seconds (it polls its rooms every 5 s), long before the grace period.
+      const endedAt = Date.now();
+      await participant.leave();
+      await eventually('the drained pod gone', () => (kubectl(['get', 'pod', pod.metadata.name, '-n', NS]).code !== 0 ? true : undefined), 60_000, 500);
+      const exitedAfter = Date.now() - endedAt;
+      await eventually('the replacement SFU ready', () => (podsOf(NS, 'visio', 'sfu').some((p) => p.metadata.name !== pod.metadata.name && podReady(p)) ? true : undefined), 120_000, 500);
+      console.log(`drain on the real node: the pod stayed Terminating with its meeting for ${endedAt - deletedAt} ms, exited ${exitedAfter} ms after the last participant left (grace period ${pod.spec.terminationGracePeriodSeconds} s)`);
+      expect(exitedAfter).toBeLessThan(30_000);
+    } finally {
+      await participant.leave().catch(() => {});
+    }
+  }, 300_000);
+});
