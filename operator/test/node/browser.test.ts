@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureNamespace, kubectlOk } from '../integration/kubectl.js';
+import { ensureNamespace } from '../integration/kubectl.js';
 import { getJson } from '../integration/meetingcluster.js';
-import { applyObject, deleteNamespace, installOperator, onRealNode, publicDns, readExample, realNode, waitStackReady } from './cluster.js';
+import { applyObject, applyTlsSecret, deleteNamespace, installOperator, onRealNode, publicDns, readExample, realNode, waitStackReady } from './cluster.js';
 
 const NS = 'sports';
 const CHROMIUM = '/usr/bin/chromium';
@@ -48,7 +48,7 @@ describe('Chromium joins the stack with livekit-client, relay-only over TURN/TLS
     const ip = realNode().ip;
     await publicDns({ [m.spec.turn.domain]: ip });
     const certs = testCertificates(scratch, m.spec.turn.domain);
-    kubectlOk(['apply', '--server-side', '-f', '-'], kubectlOk(['create', 'secret', 'tls', m.spec.turn.tlsSecretName, '-n', NS, `--cert=${certs.crt}`, `--key=${certs.key}`, '--dry-run=client', '-o', 'json']));
+    applyTlsSecret(NS, m.spec.turn.tlsSecretName, certs.crt, certs.key);
     applyObject(m);
     await waitStackReady(NS, 'visio');
 
@@ -119,6 +119,11 @@ describe('Chromium joins the stack with livekit-client, relay-only over TURN/TLS
     await waitUntil(async () => JSON.stringify(await kinds()) === JSON.stringify(['audio', 'video']), 30_000, async () => `subscriber has ${JSON.stringify(await kinds())}: ${JSON.stringify(await state(subscriber))}`);
 
     const stats = () => subscriber.evaluate(() => (globalThis as any).meet.stats());
+    // The receivers' inbound-rtp stats appear once their first packets arrived.
+    await waitUntil(async () => {
+      const s = await stats();
+      return s.audio?.bytesReceived > 0 && s.video?.framesDecoded > 0;
+    }, 30_000, async () => `receiver stats: ${JSON.stringify(await stats())}`);
     const first = await stats();
     await new Promise((r) => setTimeout(r, 4000));
     const second = await stats();

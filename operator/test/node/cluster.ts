@@ -3,7 +3,7 @@
 // own image, a ministry's public DNS (CoreDNS's hosts file), the examples fitted to one 2-core node,
 // and what the kubelet really did to a container (its process on this machine, seen through /proc).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -195,25 +195,19 @@ export function processView(pid: number): ProcessView {
   };
 }
 
-/** Every pid on the machine (for scans of command lines and environments). */
-export const allPids = (): number[] => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
-export const exeOf = (pid: number): string => {
-  try {
-    return readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    return '';
-  }
-};
-
 /** A kubernetes.io/tls Secret with a self-signed certificate for `cn` (returns the certificate, PEM). */
 export function tlsSecret(ns: string, name: string, cn: string): string {
   const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
   try {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${dir}/tls.key`, '-out', `${dir}/tls.crt`, '-subj', `/CN=${cn}`, '-addext', `subjectAltName=DNS:${cn}`, '-days', '2'], { stdio: 'ignore' });
-    kubectlOk(['apply', '--server-side', '-f', '-'], kubectlOk(['create', 'secret', 'tls', name, '-n', ns, `--cert=${dir}/tls.crt`, `--key=${dir}/tls.key`, '--dry-run=client', '-o', 'json']));
+    applyTlsSecret(ns, name, `${dir}/tls.crt`, `${dir}/tls.key`);
     return readFileSync(`${dir}/tls.crt`, 'utf8');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** A kubernetes.io/tls Secret from certificate and key files (created or updated). */
+export function applyTlsSecret(ns: string, name: string, crt: string, key: string): void {
+  kubectlOk(['apply', '--server-side', '-f', '-'], kubectlOk(['create', 'secret', 'tls', name, '-n', ns, `--cert=${crt}`, `--key=${key}`, '--dry-run=client', '-o', 'json']));
+}

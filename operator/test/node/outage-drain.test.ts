@@ -1,7 +1,9 @@
 // The kubelet's own view of two moments a meeting service lives through, on the real node with the
 // rendered probes and grace period as the kubelet applies them:
 //  - a Redis outage (livekit issue 4663): the SFU's readiness (GET /) fails while Redis is away, its
-//    liveness (TCP) does not, so the kubelet never restarts it; it serves again when Redis is back;
+//    liveness (TCP) does not, so the kubelet never restarts it; it serves again when Redis is back.
+//    Control: the kubelet's GET / failed longer than a liveness budget, so the Helm chart's liveness on
+//    GET / would have restarted it (this replaces the media suite's emulated prober);
 //  - a drain: deleting the SFU pod that hosts a live room leaves it Terminating with its room going
 //    on (LiveKit drains on SIGTERM, terminationGracePeriodSeconds = spec.sfu.drainSeconds) until the
 //    last participant leaves; then it exits within seconds and its replacement starts.
@@ -75,6 +77,13 @@ describe('the SFU under the real kubelet: a Redis outage, then a drain', () => {
     const unhealthy = kubectl(['get', 'events', '-n', NS, '--field-selector', `involvedObject.name=${during.metadata.name},reason=Unhealthy`, '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']).stdout;
     expect(unhealthy).toMatch(/Readiness probe failed/);
     expect(unhealthy).not.toMatch(/Liveness probe failed/);
+    // Control, from the kubelet's own record: its GET / (the readiness probe) failed without a break
+    // for longer than a liveness budget of 3 x 10 s, so livekit-helm's liveness on GET / (livekit#4663)
+    // would have restarted this SFU, where ours (TCP) let it be.
+    const readinessFailures = getJson('events', '-n', NS, '--field-selector', `involvedObject.name=${during.metadata.name},reason=Unhealthy`).items
+      .filter((e: any) => /Readiness probe failed/.test(e.message) && Date.parse(e.lastTimestamp) >= stoppedAt - 1000);
+    const failingFor = Math.max(...readinessFailures.map((e: any) => Date.parse(e.lastTimestamp))) - Math.max(stoppedAt, Math.min(...readinessFailures.map((e: any) => Date.parse(e.firstTimestamp))));
+    expect(failingFor, JSON.stringify(readinessFailures.map((e: any) => [e.firstTimestamp, e.lastTimestamp, e.count, e.message]))).toBeGreaterThanOrEqual(30_000);
 
     const backAt = Date.now();
     kubectlOk(['scale', 'statefulset', 'visio-redis', '-n', NS, '--replicas=1']);
