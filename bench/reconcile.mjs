@@ -20,11 +20,12 @@
 // 2-core machine one pair can be off by a third either way.
 // Usage: node bench/reconcile.mjs [--ks 1,10,100] [--rss 1000] [--manual-max 100] [--repeat 1]   (after make build)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, createWriteStream, fstatSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { AuditReader } from '../operator/test/audit-log.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { KubeHttp } = await import(`${root}dist/kube/http.js`);
@@ -61,7 +62,7 @@ async function startControlPlane() {
   execFileSync('bash', [`${root}hack/controlplane-up.sh`, state], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODES: '4' } });
   kubeconfig = join(state, 'kubeconfig');
   auditLog = join(state, 'audit.log');
-  audit = { offset: 0, partial: '', writes: [] };
+  audit = new AuditReader(auditLog);
   http = KubeHttp.fromKubeconfig(kubeconfig, 'meet-bench/1');
   kubectl(['apply', '--server-side', '-f', `${root}crds/`, '-f', `${root}hack/dev-storage.yaml`]);
   // Not `kubectl wait`: it fails at once on a CRD whose conditions are not set yet.
@@ -149,34 +150,13 @@ function createNamespaces(names) {
  * to hundreds of MB with 1000 clusters: rereading it every second would compete with the operator). */
 let audit;
 const BENCH_NS = /^(op|fl|mn|rss)[\dr]*-/;
-function auditWrites() {
-  const fd = openSync(auditLog, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > audit.offset) {
-      const buf = Buffer.alloc(size - audit.offset);
-      readSync(fd, buf, 0, buf.length, audit.offset);
-      audit.offset = size;
-      const lines = (audit.partial + buf.toString('utf8')).split('\n');
-      audit.partial = lines.pop();
-      for (const line of lines) {
-        if (!line.includes('"ResponseComplete"')) continue;
-        const e = JSON.parse(line);
-        const ns = e.objectRef?.namespace ?? '';
-        if (e.stage === 'ResponseComplete' && BENCH_NS.test(ns)) audit.writes.push({ ua: e.userAgent ?? '', ns, resource: e.objectRef.resource, subresource: e.objectRef.subresource });
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return audit.writes;
-}
+const auditWrites = () => audit.completed((e) => BENCH_NS.test(e.namespace ?? ''));
 
 /** Write requests of one user agent in namespaces `${nsPrefix}-*`, by what they wrote. */
 function writesBy(agentPart, nsPrefix) {
   const n = { total: 0, children: 0, status: 0, events: 0 };
   for (const w of auditWrites()) {
-    if (!w.ua.includes(agentPart) || !w.ns.startsWith(`${nsPrefix}-`)) continue;
+    if (!w.userAgent.includes(agentPart) || !w.namespace.startsWith(`${nsPrefix}-`)) continue;
     n.total++;
     if (w.resource === 'events') n.events++;
     else if (w.subresource === 'status') n.status++;
@@ -226,7 +206,7 @@ const cpuSince = (before, after) =>
 /** Writes in namespaces `${nsPrefix}-*` by user agent (program name), for the log. */
 function writesByAgent(nsPrefix, from = 0) {
   const n = {};
-  for (const w of auditWrites().slice(from)) if (w.ns.startsWith(`${nsPrefix}-`)) n[w.ua.split('/')[0]] = (n[w.ua.split('/')[0]] ?? 0) + 1;
+  for (const w of auditWrites().slice(from)) if (w.namespace.startsWith(`${nsPrefix}-`)) n[w.userAgent.split('/')[0]] = (n[w.userAgent.split('/')[0]] ?? 0) + 1;
   return JSON.stringify(n);
 }
 

@@ -1,16 +1,16 @@
 // Helpers for reading rendered objects in tests.
 import { parse } from 'yaml';
-import type { KubeObject } from '../src/render/index.js';
+import type { RenderedObject } from '../src/kube/object.js';
 
-export const byKind = (objects: KubeObject[], kind: string): KubeObject[] => objects.filter((o) => o.kind === kind);
+export const byKind = (objects: RenderedObject[], kind: string): RenderedObject[] => objects.filter((o) => o.kind === kind);
 
-export function find(objects: KubeObject[], kind: string, name: string): any {
+export function find(objects: RenderedObject[], kind: string, name: string): any {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
   if (!o) throw new Error(`no ${kind} ${name} among ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
   return o;
 }
 
-export const livekitYaml = (objects: KubeObject[]): any => {
+export const livekitYaml = (objects: RenderedObject[]): any => {
   const cm = objects.find((o) => o.kind === 'ConfigMap' && (o.data as any)?.['livekit.yaml']);
   if (!cm) throw new Error('no livekit.yaml ConfigMap');
   return parse((cm.data as any)['livekit.yaml']);

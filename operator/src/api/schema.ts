@@ -2,6 +2,7 @@
 // `make generate`), for offline validation (`meet-operator validate`) and for defaulting
 // (defaults.ts walks the `default` values here exactly as the API server does).
 import { CONFIG_KEY, DNS_LABEL, LABEL_VALUE, QUALIFIED_NAME, SUBDOMAIN } from './k8s-syntax.js';
+import { CLOUD_PROFILE_NAMES } from '../cloud/profile.js';
 import { bool, int, list, obj, port, portRange, quantity, resources, secretKeyRef, str, stringMap, type CelRule, type JSONSchema } from './schema-builders.js';
 
 // The images `make images` builds from source (images/*/image.yaml), the ones the real-node tests run.
@@ -70,7 +71,7 @@ const cloud = obj(
   'Where the stack runs. The profile decides load balancer annotations, storage classes, allowed regions and how nodes learn their public IP.',
   {
     profile: str('Cloud profile: outscale (3DS Outscale, SecNumCloud) or generic (any conformant cluster).', {
-      enum: ['outscale', 'generic'],
+      enum: [...CLOUD_PROFILE_NAMES],
     }),
     region: str('Cloud region. Must be inside the EU; the outscale profile allows eu-west-2 and cloudgouv-eu-west-1.', {
       pattern: '^[a-z0-9-]+$',

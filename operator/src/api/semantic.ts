@@ -1,7 +1,7 @@
 // Rules no schema can express. Each returns errors naming the field and what is expected.
 import { isRecognisablyNonEU } from '../cloud/profile.js';
 import { profileFor } from '../cloud/profiles.js';
-import { LONGEST_SERVICE_SUFFIX, MAX_CLUSTER_NAME } from '../render/names.js';
+import { LONGEST_SERVICE_SUFFIX, MAX_CLUSTER_NAME } from './names.js';
 import type { FieldError } from './errors.js';
 import { DNS_LABEL, cidrError, labelValueError, qualifiedNameError, short } from './k8s-syntax.js';
 import { parseQuantity } from './quantity.js';

@@ -1,6 +1,9 @@
 // MeetingCluster v1alpha1: the TypeScript view of the API. The JSON schema in schema.ts is the
 // source of truth for the CRD (descriptions, defaults, enums, CEL rules); these types describe the
 // same shape after defaulting, so renderers can rely on every defaulted field being present.
+import type { CloudProfileName, LoadBalancerSettings } from '../cloud/profile.js';
+
+export type { CloudProfileName } from '../cloud/profile.js';
 
 export const GROUP = 'meet.sovereign.io';
 export const VERSION = 'v1alpha1';
@@ -10,7 +13,6 @@ export const PLURAL = 'meetingclusters';
 export const SINGULAR = 'meetingcluster';
 export const SHORT_NAMES = ['mc'];
 
-export type CloudProfileName = 'outscale' | 'generic';
 export type TurnMode = 'coturn' | 'embedded' | 'external' | 'disabled';
 export type RedisMode = 'managed' | 'external';
 export type TurnProtocol = 'udp' | 'tcp' | 'tls';
@@ -40,13 +42,7 @@ export interface Toleration {
   tolerationSeconds?: number;
 }
 
-export interface LoadBalancerSpec {
-  internal: boolean;
-  idleTimeoutSeconds: number;
-  ipPool?: string;
-  accessLogBucket?: string;
-  annotations: Record<string, string>;
-}
+export type LoadBalancerSpec = LoadBalancerSettings;
 
 export interface CloudSpec {
   profile: CloudProfileName;
@@ -199,14 +195,3 @@ export interface MeetingCluster {
   status?: MeetingClusterStatus;
 }
 
-/** Condition types reported in status.conditions. */
-export const CONDITION_TYPES = [
-  'Ready',
-  'SFUAvailable',
-  'TURNAvailable',
-  'RedisAvailable',
-  'Sovereign',
-  'Progressing',
-  'Degraded',
-  'ScalingActive',
-] as const;

@@ -8,7 +8,8 @@ import { profileFor } from '../cloud/profiles.js';
 import { renderContext, type GeneratedSecrets } from '../render/context.js';
 import { livekitConfig } from '../render/config/livekit.js';
 import { endpointsOf } from '../render/endpoints.js';
-import { renderCluster, type KubeObject } from '../render/index.js';
+import { renderCluster } from '../render/index.js';
+import type { RenderedObject } from '../kube/object.js';
 
 export type Verdict = 'pass' | 'warn' | 'fail';
 
@@ -26,7 +27,7 @@ export interface AuditReport {
 }
 
 /** Every value a rendered ConfigMap holds, to prove no credential was written into one. */
-function configMapText(objects: KubeObject[]): string {
+function configMapText(objects: RenderedObject[]): string {
   return objects
     .filter((o) => o.kind === 'ConfigMap')
     .map((o) => Object.values((o.data as Record<string, string>) ?? {}).join('\n'))
@@ -76,7 +77,7 @@ function turnFinding(mc: MeetingCluster): Finding {
   return { check: 'turn', verdict: 'pass', message: `clients are handed only ${urls.join(', ')}` };
 }
 
-function secretFinding(objects: KubeObject[], secrets: GeneratedSecrets): Finding {
+function secretFinding(objects: RenderedObject[], secrets: GeneratedSecrets): Finding {
   const text = configMapText(objects);
   const leaked = Object.entries(secrets).filter(([, v]) => text.includes(v)).map(([k]) => k);
   if (leaked.length) return { check: 'secrets', verdict: 'fail', message: `credentials found in a ConfigMap: ${leaked.join(', ')}` };
@@ -99,7 +100,7 @@ function encryptionFinding(mc: MeetingCluster): Finding {
   return { check: 'encryption', verdict: 'warn', message: `Redis volume uses StorageClass ${cls ?? '(cluster default)'}: make sure it encrypts at rest` };
 }
 
-function loadBalancerFinding(mc: MeetingCluster, objects: KubeObject[]): Finding {
+function loadBalancerFinding(mc: MeetingCluster, objects: RenderedObject[]): Finding {
   const lbs = objects.filter((o) => o.kind === 'Service' && (o.spec as { type?: string }).type === 'LoadBalancer');
   const udp = lbs.filter((o) => ((o.spec as { ports?: { protocol?: string }[] }).ports ?? []).some((p) => p.protocol === 'UDP'));
   const profile = profileFor(mc.spec.cloud.profile);
@@ -118,7 +119,7 @@ function networkFinding(mc: MeetingCluster): Finding {
 }
 
 /** The findings for a valid cluster and the objects rendered for it (also the operator's Sovereign condition). */
-export function auditRendered(cluster: MeetingCluster, objects: KubeObject[], secrets: GeneratedSecrets): Finding[] {
+export function auditRendered(cluster: MeetingCluster, objects: RenderedObject[], secrets: GeneratedSecrets): Finding[] {
   return [
     regionFinding(cluster),
     ...imageFindings(cluster),

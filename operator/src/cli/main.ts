@@ -13,7 +13,7 @@ import { generateSecrets } from '../controller/generate-secrets.js';
 import { renderCluster } from '../render/index.js';
 import { Manager } from '../controller/manager.js';
 import { createLogger } from '../log.js';
-import { KubeHttp, USER_AGENT } from '../kube/http.js';
+import { KubeHttp, userAgent } from '../kube/http.js';
 import { mintJoin } from './token.js';
 
 export const CRD_FILE = 'meet.sovereign.io_meetingclusters.yaml';
@@ -125,7 +125,7 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (name: string, o: { namespace: string; identity: string; room: string; ttl: string; url?: string; kubeconfig?: string; output: string }) => {
-      const http = KubeHttp.fromKubeconfig(o.kubeconfig, `${USER_AGENT} (token)`);
+      const http = KubeHttp.fromKubeconfig(o.kubeconfig, userAgent('token'));
       const join = await mintJoin(http, { namespace: o.namespace, name, identity: o.identity, room: o.room, ttlSeconds: durationSeconds('--ttl', o.ttl), ...(o.url ? { url: o.url } : {}) }).finally(() => http.close());
       out(o.output === 'json' ? JSON.stringify(join, null, 2) + '\n' : `url:      ${join.url}\nroom:     ${join.room}\nidentity: ${join.identity}\nexpires:  ${join.expires}\ntoken:    ${join.token}\n`);
     });

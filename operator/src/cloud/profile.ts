@@ -1,7 +1,18 @@
 // A cloud profile is pure data plus small functions: everything that differs between clouds
 // (regions, load balancer annotations, storage, how a node learns its public IP) lives here, so
 // renderers never branch on a cloud name.
-import type { CloudProfileName, LoadBalancerSpec } from '../api/types.js';
+/** The cloud profiles there are; spec.cloud.profile names one (api/schema.ts takes its enum from here). */
+export const CLOUD_PROFILE_NAMES = ['outscale', 'generic'] as const;
+export type CloudProfileName = (typeof CLOUD_PROFILE_NAMES)[number];
+
+/** The load balancer settings a profile turns into annotations (spec.cloud.loadBalancer has this shape). */
+export interface LoadBalancerSettings {
+  internal: boolean;
+  idleTimeoutSeconds: number;
+  ipPool?: string;
+  accessLogBucket?: string;
+  annotations: Record<string, string>;
+}
 
 /** How a pod on hostNetwork learns the public IP its node is reached at. */
 export type ExternalIPSource =
@@ -11,7 +22,7 @@ export type ExternalIPSource =
   | { kind: 'metadata'; url: string };
 
 export interface LoadBalancerOptions {
-  lb: LoadBalancerSpec;
+  lb: LoadBalancerSettings;
   /** Public port the LB listens on. */
   port: number;
   /** Certificate the LB terminates TLS with, when it does. */

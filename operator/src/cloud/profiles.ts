@@ -1,7 +1,6 @@
-import type { CloudProfileName } from '../api/types.js';
 import { generic } from './generic.js';
 import { outscale } from './outscale.js';
-import type { CloudProfile } from './profile.js';
+import type { CloudProfile, CloudProfileName } from './profile.js';
 
 export type { CloudProfile, ExternalIPSource } from './profile.js';
 

@@ -6,7 +6,7 @@
 // Fields the API server or other writers add (defaults, status, their own annotations) are ignored.
 import { createHash } from 'node:crypto';
 import { parseQuantity } from '../api/quantity.js';
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import { MEETING_CLUSTER } from '../kube/resources.js';
 
 export const ANNOTATION_APPLIED = 'meet.sovereign.io/applied-digest';

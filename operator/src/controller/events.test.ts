@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeHttp } from '../kube/http.js';
-import type { KubeObject } from '../kube/reflector.js';
+import type { Requester } from '../kube/http.js';
+import type { KubeObject } from '../kube/object.js';
 import { silentLogger, type Logger } from '../log.js';
 import { EventRecorder } from './events.js';
 
@@ -10,10 +10,10 @@ const mc = { apiVersion: 'meet.sovereign.io/v1alpha1', kind: 'MeetingCluster', m
 function slowApi(fail = false) {
   const posted: any[] = [];
   const pending: (() => void)[] = [];
-  const http = {
+  const http: Requester = {
     request: (_verb: string, path: string, o: { body: any }) =>
       new Promise((resolve, reject) => pending.push(() => (posted.push({ path, ...o.body }), fail ? reject(new Error('boom')) : resolve(o.body)))),
-  } as unknown as KubeHttp;
+  };
   const release = async () => {
     while (pending.length) {
       pending.shift()!();

@@ -5,21 +5,26 @@
 // background, in order, one at a time, so a reconcile never waits on its own announcement. A backlog
 // beyond `maxBacklog` (an API server too slow for a storm of events) drops the newest, with a warning.
 import { randomBytes } from 'node:crypto';
-import type { KubeHttp } from '../kube/http.js';
+import type { Requester } from '../kube/http.js';
 import type { Logger } from '../log.js';
 import { EVENT, MEETING_CLUSTER, resourcePath } from '../kube/resources.js';
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 
 export type EventType = 'Normal' | 'Warning';
 
-export class EventRecorder {
+/** Where the reconciler sends its Events (an EventRecorder; in tests, a list). */
+export interface EventSink {
+  record(mc: KubeObject, type: EventType, reason: string, message: string): void;
+}
+
+export class EventRecorder implements EventSink {
   private readonly recent = new Map<string, number>();
   private readonly backlog: { namespace: string; reason: string; body: object }[] = [];
   private sending?: Promise<void>;
   private dropped = 0;
 
   constructor(
-    private readonly http: KubeHttp,
+    private readonly http: Requester,
     private readonly log: Logger,
     private readonly component = 'meet-operator',
     private readonly windowMs = 10 * 60_000,

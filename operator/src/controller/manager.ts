@@ -4,13 +4,14 @@
 import { createServer, type Server } from 'node:http';
 import pLimit from 'p-limit';
 import { hostname } from 'node:os';
-import { KubeHttp } from '../kube/http.js';
+import { KubeHttp, userAgent } from '../kube/http.js';
 import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
-import type { EventType, KubeObject } from '../kube/reflector.js';
+import type { EventType } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import { CHILD_TYPES, MEETING_CLUSTER, POD, objectKey } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { LABEL_CLUSTER, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY } from '../render/names.js';
+import { LABEL_CLUSTER, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY } from '../api/names.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
 import { EventRecorder } from './events.js';
 import { OperatorMetrics } from './metrics.js';
@@ -67,7 +68,7 @@ export class Manager {
   constructor(private readonly o: ManagerOptions) {
     this.log = o.log;
     this.identity = o.identity ?? `${hostname()}_${process.pid}`;
-    this.http = KubeHttp.fromKubeconfig(o.kubeconfig, `meet-operator/0.1.0 (${this.identity})`);
+    this.http = KubeHttp.fromKubeconfig(o.kubeconfig, userAgent(this.identity));
     this.http.onWrite((verb, _path, code) => this.metrics.apiWrites.inc({ verb, code: String(code) }));
     const common = { http: this.http, namespaces: o.namespaces, log: o.log, relistMs: o.relistSeconds * 1000 };
     const clusters = new Informer({ ...common, type: MEETING_CLUSTER, onEvent: (t, obj, old) => this.onCluster(t, obj, old) });

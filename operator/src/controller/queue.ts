@@ -7,6 +7,8 @@
 // children reporting status and periodic resyncs. Without it, a burst of status events from the
 // clusters just created sits in front of the clusters not yet created at all.
 
+import { backoffDelay } from '../kube/backoff.js';
+
 /** Work a person or a decision asked for (new/edited MeetingCluster, scaling, retry). */
 export const PRIORITY_HIGH = 1;
 /** Follow-ups: children reporting status, resyncs, initial listing. */
@@ -68,7 +70,7 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const n = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, n);
-    const delay = Math.min((this.o.baseDelayMs ?? 500) * 2 ** (n - 1), this.o.maxDelayMs ?? 300_000);
+    const delay = backoffDelay({ initialMs: this.o.baseDelayMs ?? 500, maxMs: this.o.maxDelayMs ?? 300_000 }, n);
     this.addAfter(key, delay);
     return delay;
   }
@@ -76,10 +78,6 @@ export class WorkQueue {
   /** Forgets a key's failures (after a successful reconcile). */
   forget(key: string): void {
     this.failures.delete(key);
-  }
-
-  failuresOf(key: string): number {
-    return this.failures.get(key) ?? 0;
   }
 
   /** The queued key of the highest priority (first come, first served within one), if any. */

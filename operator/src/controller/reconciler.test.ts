@@ -4,34 +4,36 @@
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import { baseManifest } from '../../test/specs.js';
-import type { KubeHttp } from '../kube/http.js';
+import type { ListWatcher } from '../kube/http.js';
 import { Informer } from '../kube/informer.js';
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import { CHILD_TYPES, MEETING_CLUSTER } from '../kube/resources.js';
 import { silentLogger } from '../log.js';
-import type { EventRecorder, EventType } from './events.js';
+import type { EventSink, EventType } from './events.js';
 import { Reconciler } from './reconciler.js';
 
 /** Answers every write with the object written, until `failKind` is written: then no connection. */
 function apiFailingAt(failKind: string) {
   const writes: string[] = [];
   let rv = 100;
-  const http = {
+  const http: ListWatcher = {
     async request(method: string, path: string, opts: { body?: KubeObject } = {}) {
       if (path.includes(`/${failKind}`)) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       writes.push(`${method} ${path}`);
       const body = opts.body ?? ({ metadata: {} } as KubeObject);
       return { ...body, metadata: { ...body.metadata, resourceVersion: String(++rv) } };
     },
-  } as unknown as KubeHttp;
+    // The caches are filled by hand (upsert): nothing here watches.
+    stream: () => Promise.reject(new Error('this test does not watch')),
+  };
   return { http, writes };
 }
 
-function reconcilerWith(http: KubeHttp) {
+function reconcilerWith(http: ListWatcher) {
   const informer = (type: (typeof CHILD_TYPES)[number]) => new Informer({ http, type, namespaces: [], log: silentLogger });
   const clusters = informer(MEETING_CLUSTER);
   const events: [type: EventType, reason: string, message: string][] = [];
-  const recorder = { record: (_mc: KubeObject, ...e: [EventType, string, string]) => void events.push(e) } as unknown as EventRecorder;
+  const recorder: EventSink = { record: (_mc, ...e) => void events.push(e) };
   const reconciler = new Reconciler({ http, caches: { clusters, children: new Map(CHILD_TYPES.map((t) => [t.kind, informer(t)])) }, events: recorder, log: silentLogger, writes: pLimit(1) });
   const mc = { ...baseManifest(), metadata: { ...baseManifest().metadata, uid: 'uid-1', generation: 1, resourceVersion: '1' } } as KubeObject;
   clusters.upsert(mc);

@@ -7,19 +7,19 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { FieldError } from '../api/errors.js';
 import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
 import { validateMeetingCluster } from '../api/validate.js';
-import { ApiError, isConflict, isNotFound, type KubeHttp } from '../kube/http.js';
+import { ApiError, isConflict, isNotFound, type Requester } from '../kube/http.js';
 import type { Informer } from '../kube/informer.js';
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import { MEETING_CLUSTER, POD, resourcePath, typeOf } from '../kube/resources.js';
 import type { Logger } from '../log.js';
 import type { GeneratedSecrets } from '../render/context.js';
-import type { KubeObject as RenderedObject } from '../render/index.js';
-import { ANNOTATION_PAUSED, LABEL_CLUSTER, objectName } from '../render/names.js';
+import type { RenderedObject } from '../kube/object.js';
+import { ANNOTATION_PAUSED, LABEL_CLUSTER, objectName } from '../api/names.js';
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
 import { deletionCosts } from '../scaling/deletion-cost.js';
 import { scalingReport } from '../scaling/report.js';
 import { applyReason, digest, ownerReferenceTo, type OwnerReference } from './diff.js';
-import type { EventRecorder, EventType } from './events.js';
+import type { EventSink, EventType } from './events.js';
 import { ReconcileWrites, WriteBudget, isServerSideFailure, nodePortServicesFirst } from './writes.js';
 import { renderChildren, type RenderedChildren } from './render-children.js';
 import { readGeneratedSecrets } from './secrets.js';
@@ -42,9 +42,9 @@ export interface ScalingSource {
 }
 
 export interface ReconcilerDeps {
-  http: KubeHttp;
+  http: Requester;
   caches: Caches;
-  events: EventRecorder;
+  events: EventSink;
   log: Logger;
   scaling?: ScalingSource;
   /** Limit on write requests in flight, shared by every worker (see writes.ts); default: none. */

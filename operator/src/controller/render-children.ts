@@ -3,7 +3,8 @@
 import type { MeetingCluster } from '../api/types.js';
 import { auditRendered } from '../audit/audit.js';
 import type { GeneratedSecrets } from '../render/context.js';
-import { renderCluster, type KubeObject as RenderedObject } from '../render/index.js';
+import { renderCluster } from '../render/index.js';
+import type { RenderedObject } from '../kube/object.js';
 import { prepareChild, type OwnerReference } from './diff.js';
 
 export interface RenderedChildren {

@@ -3,9 +3,9 @@
 // Secret with a plain POST (never a forced apply), so a stale cache or a second operator can't
 // overwrite it: a concurrent creation makes the POST fail and the next reconcile reads theirs.
 import type { MeetingCluster } from '../api/types.js';
-import { ApiError, isNotFound, type KubeHttp } from '../kube/http.js';
+import { ApiError, isNotFound, type Requester } from '../kube/http.js';
 import { resourcePath, typeOf } from '../kube/resources.js';
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import { secretRefs, type GeneratedSecrets } from '../render/context.js';
 import { generateSecrets } from './generate-secrets.js';
 
@@ -41,7 +41,7 @@ export interface SecretSource {
  * of `values` that are real (the others are random placeholders: a user-supplied Secret holds them).
  */
 export async function readGeneratedSecrets(
-  http: KubeHttp,
+  http: Requester,
   source: SecretSource,
   mc: MeetingCluster,
   /** Secrets known to exist outside the cache (a create of ours conflicted): read them from the API. */

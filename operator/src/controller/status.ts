@@ -2,9 +2,9 @@
 // metav1.Condition: a condition's lastTransitionTime only moves when its status changes.
 import { formatFieldError, type FieldError } from '../api/errors.js';
 import type { Condition, MeetingCluster, MeetingClusterStatus } from '../api/types.js';
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import { endpointsOf } from '../render/endpoints.js';
-import { selectorLabels, selectorString } from '../render/names.js';
+import { selectorLabels, selectorString } from '../api/names.js';
 import type { ScalingReport } from '../scaling/report.js';
 
 export interface Availability {

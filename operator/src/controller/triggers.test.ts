@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import { PRIORITY_HIGH, PRIORITY_LOW } from './queue.js';
 import { childEventPriority, clusterEventPriority, onlyStatusChanged } from './triggers.js';
 

@@ -1,7 +1,8 @@
 // Which watch events are worth a reconcile, and how urgently. Pure: the manager asks these on every
 // event of every informer. Level-triggered reconciling is correct whatever it is woken for; this only
 // spares the work queue the events that cannot change anything, and lets requested work go first.
-import type { EventType, KubeObject } from '../kube/reflector.js';
+import type { EventType } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import { PRIORITY_HIGH, PRIORITY_LOW } from './queue.js';
 
 /** Child kinds whose status the MeetingCluster's status is computed from (see status.ts). */

@@ -5,7 +5,7 @@
 // reconcile once on a built-in cluster at start-up (while the informers list) moves that cost out of
 // the first real cluster's reconcile. Nothing here is sent, stored or logged.
 import { validateMeetingCluster } from '../api/validate.js';
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import { MEETING_CLUSTER } from '../kube/resources.js';
 import { applyReason, ownerReferenceTo } from './diff.js';
 import { generateSecrets } from './generate-secrets.js';

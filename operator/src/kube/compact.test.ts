@@ -19,30 +19,31 @@ const deployment = (): KubeObject => ({
 describe('compactObject', () => {
   it('keeps every field but managedFields, and names its kind', () => {
     const input = deployment();
-    const out = compactObject(structuredClone(input), { apiVersion: 'apps/v1', kind: 'Deployment' }, false, new StringTable());
+    const out = compactObject(structuredClone(input), { apiVersion: 'apps/v1', kind: 'Deployment' }, new StringTable());
     const { managedFields: _, ...metadata } = input.metadata;
     expect(out).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', ...input, metadata });
     expect('managedFields' in out.metadata).toBe(false);
   });
 
-  it('keeps managedFields when asked, and an apiVersion/kind the object carries', () => {
+  it('keeps an apiVersion/kind the object carries', () => {
     const input = { ...deployment(), apiVersion: 'apps/v1beta2', kind: 'Deployment' };
-    const out = compactObject(structuredClone(input), { apiVersion: 'apps/v1', kind: 'Deployment' }, true, new StringTable());
-    expect(out).toEqual(input);
+    const out = compactObject(structuredClone(input), { apiVersion: 'apps/v1', kind: 'Deployment' }, new StringTable());
+    const { managedFields: _, ...metadata } = input.metadata;
+    expect(out).toEqual({ ...input, metadata });
   });
 });
 
 describe('StringTable', () => {
   it('shares repeated values and leaves per-version values and long strings out of the table', () => {
     const t = new StringTable();
-    t.internTree(compactObject(deployment(), { apiVersion: 'apps/v1', kind: 'Deployment' }, false, new StringTable()));
+    t.internTree(compactObject(deployment(), { apiVersion: 'apps/v1', kind: 'Deployment' }, new StringTable()));
     const size = t.size;
     expect(size).toBeGreaterThan(5);
     // A second version of the same object: new uid, resourceVersion, timestamps; nothing else new.
     const next = deployment();
     Object.assign(next.metadata, { uid: 'another-uid', resourceVersion: '4712', creationTimestamp: '2026-11-27T11:00:00Z' });
     next.status.conditions[0].lastTransitionTime = '2026-11-27T11:00:05Z';
-    t.internTree(compactObject(next, { apiVersion: 'apps/v1', kind: 'Deployment' }, false, new StringTable()));
+    t.internTree(compactObject(next, { apiVersion: 'apps/v1', kind: 'Deployment' }, new StringTable()));
     expect(t.size).toBe(size);
     const long = 'x'.repeat(300);
     t.internTree({ data: { big: long } });

@@ -2,7 +2,7 @@
 // the process, and JSON.parse gives each object its own copy of every string value: thousands of
 // copies of "meet-operator", the image name, the zone names. Cached objects share one copy of each
 // repeated string instead, and lose managedFields (which the reconciler never reads).
-import type { KubeObject } from './reflector.js';
+import type { KubeObject } from './object.js';
 
 /** Strings longer than this are rarely repeated (certificates, config files, base64 data). */
 const MAX_INTERNED_LENGTH = 256;
@@ -52,15 +52,15 @@ export const sharedStrings = new StringTable();
 
 /**
  * The object as cached: a fresh top level and metadata (never `delete`: it turns V8 objects into
- * slow, larger dictionaries), managedFields dropped unless kept, strings shared.
+ * slow, larger dictionaries), managedFields dropped, strings shared.
  */
-export function compactObject(o: KubeObject, defaults: { apiVersion: string; kind: string }, keepManagedFields = false, strings = sharedStrings): KubeObject {
-  const { managedFields, ...metadata } = o.metadata;
+export function compactObject(o: KubeObject, defaults: { apiVersion: string; kind: string }, strings = sharedStrings): KubeObject {
+  const { managedFields: _dropped, ...metadata } = o.metadata;
   const { apiVersion, kind, metadata: _, ...rest } = o;
   const out: KubeObject = {
     apiVersion: apiVersion ?? defaults.apiVersion,
     kind: kind ?? defaults.kind,
-    metadata: keepManagedFields && managedFields ? { ...metadata, managedFields } : metadata,
+    metadata,
     ...rest,
   };
   strings.internTree(out);

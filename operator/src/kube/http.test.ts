@@ -1,7 +1,8 @@
 // How long a throttled request waits before it is sent again (the loop itself runs against a real
 // API server under API priority and fairness: operator/test/integration/faults-apiserver.test.ts).
 import { describe, expect, it } from 'vitest';
-import { MAX_RETRY_AFTER_MS, retryAfterMs, toJson } from './http.js';
+import { readFileSync } from 'node:fs';
+import { MAX_RETRY_AFTER_MS, retryAfterMs, toJson, userAgent, VERSION } from './http.js';
 
 const noJitter = () => 0;
 const fullJitter = () => 0.999999;
@@ -38,5 +39,14 @@ describe('toJson', () => {
     expect(applied).toContain('\\u0085');
     expect(JSON.parse(applied)).toEqual(body);
     expect(toJson(body, 'application/json')).toBe(JSON.stringify(body));
+  });
+});
+
+describe('VERSION', () => {
+  it('is package.json version and the chart appVersion, so the audit log names the version that runs', () => {
+    const root = new URL('../../../', import.meta.url);
+    expect(JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).version).toBe(VERSION);
+    expect(readFileSync(new URL('charts/meet-operator/Chart.yaml', root), 'utf8')).toMatch(new RegExp(`^appVersion: "${VERSION}"$`, 'm'));
+    expect(userAgent('op-1')).toBe(`meet-operator/${VERSION} (op-1)`);
   });
 });

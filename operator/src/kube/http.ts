@@ -5,8 +5,13 @@
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { ChildProcessCredentials, type CredentialSource } from './credentials.js';
+import { jittered, sleep } from './backoff.js';
 
-export const USER_AGENT = 'meet-operator/0.1.0';
+/** The operator's version: package.json's and the chart's appVersion (a unit test holds them equal). */
+export const VERSION = '0.1.0';
+export const USER_AGENT = `meet-operator/${VERSION}`;
+/** The User-Agent of one part of the operator (a replica's identity, the CLI's token command): the API server's audit log names it. */
+export const userAgent = (who: string): string => `${USER_AGENT} (${who})`;
 
 export class ApiError extends Error {
   constructor(
@@ -69,19 +74,8 @@ export function retryAfterMs(header: string | string[] | undefined, random = Mat
   if (v !== undefined && /^\s*\d+\s*$/.test(v)) ms = Number(v) * 1000;
   else if (v !== undefined && !Number.isNaN(Date.parse(v))) ms = Date.parse(v) - Date.now();
   ms = Math.min(Math.max(ms, 1000), MAX_RETRY_AFTER_MS);
-  return Math.round(ms * (1 + random() * 0.5));
+  return jittered(ms, 0.5, random);
 }
-
-const wait = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 function queryString(q: Query = {}): string {
   const p = new URLSearchParams();
@@ -90,7 +84,20 @@ function queryString(q: Query = {}): string {
   return s ? `?${s}` : '';
 }
 
-export class KubeHttp {
+/**
+ * What most of the operator needs of the API server: one request at a time. Parts take this rather
+ * than KubeHttp, so a test hands them a plain object that answers requests, without a cast.
+ */
+export interface Requester {
+  request(method: string, path: string, opts?: RequestOptions): Promise<any>;
+}
+
+/** What a reflector needs: lists (requests) and watches (streams of events). */
+export interface ListWatcher extends Requester {
+  stream(path: string, query: Query, onLine: (obj: any) => void, signal: AbortSignal): Promise<void>;
+}
+
+export class KubeHttp implements ListWatcher {
   private base: URL;
   private options?: https.RequestOptions;
   private optionsAt = 0;
@@ -192,7 +199,7 @@ export class KubeHttp {
       if (throttled && attempt < retries && !opts.signal?.aborted) {
         res.resume();
         if (WRITE_VERBS.has(method)) for (const o of this.observers) o(method, path, status);
-        await wait(retryAfterMs(res.headers['retry-after']), opts.signal);
+        await sleep(retryAfterMs(res.headers['retry-after']), opts.signal);
         continue;
       }
       return this.finish<T>(method, path, res);

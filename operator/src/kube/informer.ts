@@ -1,12 +1,12 @@
 // An informer: one reflector per watched namespace (or one for the whole cluster), seen as one
 // cache. Restricting the operator to some namespaces then needs no cluster-wide list/watch right.
 import type { Logger } from '../log.js';
-import type { KubeHttp } from './http.js';
+import type { ListWatcher } from './http.js';
 import { Reflector, type EventType, type KubeObject } from './reflector.js';
 import type { ResourceType } from './resources.js';
 
 export interface InformerOptions {
-  http: KubeHttp;
+  http: ListWatcher;
   type: ResourceType;
   /** Namespaces to watch; empty: all namespaces. */
   namespaces: string[];

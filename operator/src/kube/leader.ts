@@ -4,7 +4,7 @@
 // every write is a compare-and-swap on resourceVersion, so two replicas can never both win.
 import type { Logger } from '../log.js';
 import { isConflict, isNotFound, type KubeHttp } from './http.js';
-import { sleep } from './reflector.js';
+import { jittered, sleep } from './backoff.js';
 import { LEASE, resourcePath } from './resources.js';
 
 export interface LeaderOptions {
@@ -65,7 +65,8 @@ export class LeaderElector {
         this.o.log.error('lost leadership: could not renew the lease in time', { identity: this.o.identity });
         this.o.onStoppedLeading();
       }
-      await sleep(retry, this.stopped.signal);
+      // Jittered as client-go's JitterUntil: standbys started together do not ask in step.
+      await sleep(jittered(retry, 0.2), this.stopped.signal);
     }
   }
 

@@ -7,62 +7,40 @@
 //   - a watchdog restarts a watch that has gone silent (half-open TCP: client-node #596, #958);
 //   - a periodic relist catches anything missed, and the controller resyncs every key then.
 import type { Logger } from '../log.js';
+import { Backoff, sleep } from './backoff.js';
 import { compactObject } from './compact.js';
-import { ApiError, isGone, type KubeHttp } from './http.js';
+import type { KubeObject } from './object.js';
+import { ApiError, isGone, type ListWatcher } from './http.js';
 import { objectKey, resourcePath, type ResourceType } from './resources.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export type { KubeObject } from './object.js';
 
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-    deletionTimestamp?: string;
-    creationTimestamp?: string;
-    finalizers?: string[];
-    managedFields?: unknown[];
-  };
-  [key: string]: any;
-}
 
 export interface ReflectorOptions {
-  http: KubeHttp;
+  http: ListWatcher;
   type: ResourceType;
   namespace?: string;
   labelSelector?: string;
   log: Logger;
   onEvent?: (type: EventType, obj: KubeObject, old?: KubeObject) => void;
-  /** Server-side timeout of one watch request; the watch then resumes from its resourceVersion. */
-  watchTimeoutSeconds?: number;
   /** Restart a watch that delivered nothing (not even a bookmark) for this long. */
   watchdogMs?: number;
   /** Full relist period. */
   relistMs?: number;
-  /** Drop managedFields from cached objects (memory) unless the reconciler needs them. */
-  keepManagedFields?: boolean;
   /** The kind may not be served (an optional CRD): a 404 list counts as empty and is retried slowly. */
   optional?: boolean;
 }
 
-/** Waits ms, or less if the signal aborts; leaves no listener behind either way. */
-export const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** Failed lists and watches: 0.4-0.6 s, doubling to 30 s; a fresh start after 2 quiet minutes. */
+const LIST_WATCH_BACKOFF = { initialMs: 400, maxMs: 30_000, jitter: 0.5, resetAfterMs: 120_000 };
+
+/**
+ * Server-side timeout of one watch request (the watch then resumes from its resourceVersion): 5 to 10
+ * minutes at random, as client-go does, so that the watches of every reflector (and of every replica)
+ * do not all end and reconnect to the API server in the same second.
+ */
+export const watchTimeoutSeconds = (random: () => number = Math.random): number => Math.floor(300 * (1 + random()));
 
 /** Key of a label index entry: namespace and label value. */
 const indexKey = (namespace: string | undefined, value: string) => `${namespace ?? ''}\0${value}`;
@@ -185,16 +163,15 @@ export class Reflector {
   }
 
   private normalise(o: KubeObject): KubeObject {
-    return compactObject(o, this.o.type, this.o.keepManagedFields);
+    return compactObject(o, this.o.type);
   }
 
   private async run(): Promise<void> {
-    let backoffMs = 500;
+    const backoff = new Backoff(LIST_WATCH_BACKOFF);
     while (!this.stopped.signal.aborted) {
       try {
         if (this.needList) await this.listAll();
         await this.watch();
-        backoffMs = 500;
       } catch (e) {
         if (this.stopped.signal.aborted) return;
         if (isGone(e)) {
@@ -213,9 +190,9 @@ export class Reflector {
           continue;
         }
         this.stats.errors++;
-        this.o.log.warn('list/watch failed; retrying', { kind: this.kind, error: (e as Error).message, retryInMs: backoffMs });
-        await sleep(backoffMs * (0.8 + Math.random() * 0.4), this.stopped.signal);
-        backoffMs = Math.min(backoffMs * 2, 30_000);
+        const retryInMs = backoff.next();
+        this.o.log.warn('list/watch failed; retrying', { kind: this.kind, error: (e as Error).message, retryInMs });
+        await sleep(retryInMs, this.stopped.signal);
       }
     }
   }
@@ -267,7 +244,7 @@ export class Reflector {
           watch: 1,
           resourceVersion: this.resourceVersion,
           allowWatchBookmarks: true,
-          timeoutSeconds: this.o.watchTimeoutSeconds ?? 300,
+          timeoutSeconds: watchTimeoutSeconds(),
           labelSelector: this.o.labelSelector,
         },
         (ev) => {

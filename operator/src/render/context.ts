@@ -2,7 +2,7 @@
 // values the controller generated (render/ never creates randomness itself).
 import { profileFor, type CloudProfile } from '../cloud/profiles.js';
 import type { MeetingCluster, SecretKeyRef } from '../api/types.js';
-import { objectName } from './names.js';
+import { objectName } from '../api/names.js';
 
 /** Secret values generated once by the controller (CSPRNG) and passed in. */
 export interface GeneratedSecrets {

@@ -2,6 +2,7 @@
 // Kubernetes object the operator owns for it. Pure: no I/O, no clock, no randomness.
 import { App, Chart } from 'cdk8s';
 import type { MeetingCluster } from '../api/types.js';
+import type { RenderedObject } from '../kube/object.js';
 import { renderContext, type GeneratedSecrets, type RenderOptions } from './context.js';
 import { addNetworkPolicies } from './network.js';
 import { addRedis } from './redis.js';
@@ -11,18 +12,12 @@ import { addSfu } from './sfu.js';
 import { addTurn } from './turn.js';
 
 export type { GeneratedSecrets, RenderOptions } from './context.js';
-
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  [key: string]: unknown;
-}
+export type { RenderedObject } from '../kube/object.js';
 
 /** Apply order: what others reference first (as Helm orders an install). */
 const KIND_ORDER = ['Secret', 'ConfigMap', 'Service', 'StatefulSet', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor'];
 
-export function renderCluster(mc: MeetingCluster, secrets: GeneratedSecrets, options: RenderOptions = {}): KubeObject[] {
+export function renderCluster(mc: MeetingCluster, secrets: GeneratedSecrets, options: RenderOptions = {}): RenderedObject[] {
   const ctx = renderContext(mc, secrets, options);
   const app = new App();
   const chart = new Chart(app, mc.metadata.name, { namespace: mc.metadata.namespace, disableResourceNameHashes: true });
@@ -32,7 +27,7 @@ export function renderCluster(mc: MeetingCluster, secrets: GeneratedSecrets, opt
   addRedis(chart, ctx);
   addNetworkPolicies(chart, ctx);
   addAutoscaler(chart, ctx);
-  const objects = chart.toJson() as KubeObject[];
-  const rank = (o: KubeObject) => KIND_ORDER.indexOf(o.kind);
+  const objects = chart.toJson() as RenderedObject[];
+  const rank = (o: RenderedObject) => KIND_ORDER.indexOf(o.kind);
   return objects.sort((a, b) => rank(a) - rank(b) || a.metadata.name.localeCompare(b.metadata.name));
 }

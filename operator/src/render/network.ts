@@ -5,7 +5,7 @@ import type { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { RenderContext } from './context.js';
 import { REDIS_PORT } from './config/paths.js';
-import { objectName, selectorLabels, standardLabels } from './names.js';
+import { objectName, selectorLabels, standardLabels } from '../api/names.js';
 
 export function addNetworkPolicies(chart: Chart, ctx: RenderContext): void {
   const { mc } = ctx;

@@ -6,7 +6,7 @@ import type { RenderContext } from './context.js';
 import { REDIS_AUTH_DIR, REDIS_AUTH_FILE, REDIS_CONFIG_DIR, REDIS_CONFIG_FILE, REDIS_DATA_DIR, REDIS_PORT, REDIS_RUN_DIR } from './config/paths.js';
 import { renderRedisConf } from './config/redis.js';
 import { configHash } from './hash.js';
-import { ANNOTATION_CONFIG_HASH, objectName, standardLabels } from './names.js';
+import { ANNOTATION_CONFIG_HASH, objectName, standardLabels } from '../api/names.js';
 import { addService } from './service.js';
 import { addWorkload, quantities } from './workload.js';
 import { configFileVolume, secretFileVolume } from './volumes.js';

@@ -6,7 +6,7 @@ import { isNonEUStun } from '../api/semantic.js';
 import { profileFor } from '../cloud/profiles.js';
 import { manifestArb } from '../../test/corpus.js';
 import { TEST_SECRETS } from '../../test/specs.js';
-import { renderCluster, type KubeObject } from './index.js';
+import { renderCluster, type RenderedObject } from './index.js';
 
 const STANDARD_LABELS = [
   'app.kubernetes.io/name',
@@ -17,7 +17,7 @@ const STANDARD_LABELS = [
   'meet.sovereign.io/cluster',
 ];
 
-function checkInvariants(objects: KubeObject[], namespace: string, profile: string): void {
+function checkInvariants(objects: RenderedObject[], namespace: string, profile: string): void {
   const ids = objects.map((o) => `${o.kind}/${o.metadata.name}`);
   expect(new Set(ids).size, 'no duplicate objects').toBe(ids.length);
 

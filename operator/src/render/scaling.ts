@@ -4,7 +4,7 @@
 import type { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { RenderContext } from './context.js';
-import { objectName, standardLabels } from './names.js';
+import { objectName, standardLabels } from '../api/names.js';
 
 export function addAutoscaler(chart: Chart, ctx: RenderContext): void {
   const { mc } = ctx;

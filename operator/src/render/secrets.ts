@@ -2,7 +2,7 @@
 // with a CSPRNG); a Secret the user names in the spec is referenced instead and never rendered.
 import { ApiObject, type Chart } from 'cdk8s';
 import type { RenderContext } from './context.js';
-import { standardLabels, type Component } from './names.js';
+import { standardLabels, type Component } from '../api/names.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 

@@ -3,7 +3,7 @@
 import { ApiObject, JsonPatch, type Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { RenderContext } from './context.js';
-import { selectorLabels, standardLabels, type Component } from './names.js';
+import { selectorLabels, standardLabels, type Component } from '../api/names.js';
 
 export interface ServiceSpec {
   name: string;

@@ -14,7 +14,7 @@ import {
   TURN_TLS_LISTEN_PORT,
 } from './config/paths.js';
 import { configHash } from './hash.js';
-import { ANNOTATION_CONFIG_HASH, objectName, selectorLabels, standardLabels } from './names.js';
+import { ANNOTATION_CONFIG_HASH, objectName, selectorLabels, standardLabels } from '../api/names.js';
 import { addService, loadBalancerAnnotations } from './service.js';
 import { addDisruptionBudget, addWorkload, type PortSpec } from './workload.js';
 import { configFileVolume, secretEnv, secretFileVolume, tlsVolume } from './volumes.js';

@@ -7,7 +7,7 @@ import type { RenderContext } from './context.js';
 import { TURN_CONFIG_DIR, TURN_CONFIG_FILE, TURN_RUN_DIR, TURN_SECRET_DIR, TURN_SECRET_FILE, TURN_TLS_DIR, TURN_TLS_LISTEN_PORT } from './config/paths.js';
 import { renderTurnserverConf } from './config/turnserver.js';
 import { configHash } from './hash.js';
-import { ANNOTATION_CONFIG_HASH, objectName } from './names.js';
+import { ANNOTATION_CONFIG_HASH, objectName } from '../api/names.js';
 import { addService, loadBalancerAnnotations } from './service.js';
 import { addDisruptionBudget, addWorkload, type PortSpec } from './workload.js';
 import { configFileVolume, secretFileVolume, tlsVolume } from './volumes.js';

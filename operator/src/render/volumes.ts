@@ -4,7 +4,7 @@ import type { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { SECRET_FILE_MODE } from './config/paths.js';
 import type { RenderContext } from './context.js';
-import { objectName, standardLabels, type Component, type SUFFIX } from './names.js';
+import { objectName, standardLabels, type Component, type SUFFIX } from '../api/names.js';
 
 /** A ConfigMap holding one rendered configuration file, and the volume `config` that mounts it. */
 export function configFileVolume(chart: Chart, ctx: RenderContext, component: Component, suffix: keyof typeof SUFFIX, file: string, content: string): kplus.Volume {

@@ -5,7 +5,7 @@
 import { ApiObject, Duration, JsonPatch, type Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { ResourceRequirements, Toleration } from '../api/types.js';
-import { standardLabels, selectorLabels, type Component } from './names.js';
+import { standardLabels, selectorLabels, type Component } from '../api/names.js';
 import type { RenderContext } from './context.js';
 
 export interface PortSpec {

@@ -6,10 +6,10 @@
 import type { MeetingCluster } from '../api/types.js';
 import { validateMeetingCluster } from '../api/validate.js';
 import type { Informer } from '../kube/informer.js';
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import { objectKey } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { ANNOTATION_PAUSED, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../render/names.js';
+import { ANNOTATION_PAUSED, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../api/names.js';
 import { decide, type Decision, type PodLoad, type ScalingState } from './decide.js';
 import { mapLimited, scrapePod, type PodMetrics } from './reader.js';
 import { shareCapacity, type Claim } from './share.js';

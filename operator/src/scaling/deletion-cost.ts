@@ -1,7 +1,7 @@
 // controller.kubernetes.io/pod-deletion-cost: the ReplicaSet controller removes pods with the lowest
 // cost first (after unscheduled, pending and unready ones). Set to each pod's participant count
 // before a scale-down, the emptiest pods go and no meeting is cut while an empty pod exists.
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import type { PodLoad } from './decide.js';
 
 export const ANNOTATION_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';

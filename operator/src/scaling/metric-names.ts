@@ -21,6 +21,3 @@ export const LIVEKIT_METRICS = {
   /** Gauge: track subscriptions served by this node, label kind="AUDIO"|"VIDEO". */
   subscribedTracks: 'livekit_track_subscribed_total',
 } as const;
-
-/** Constant labels LiveKit puts on every series above. */
-export const LIVEKIT_METRIC_LABELS = { nodeId: 'node_id', nodeType: 'node_type' } as const;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateMeetingCluster } from '../api/validate.js';
 import { baseManifest } from '../../test/specs.js';
 import { computeStatus } from '../controller/status.js';
-import type { KubeObject } from '../kube/reflector.js';
+import type { KubeObject } from '../kube/object.js';
 import type { ScalingOutcome } from './autoscaler.js';
 import { decide } from './decide.js';
 import { ANNOTATION_DELETION_COST, deletionCosts, UNKNOWN_LOAD_COST } from './deletion-cost.js';

@@ -1,7 +1,7 @@
 // What status says about scaling (pure): the ScalingActive condition and the load figures, from
 // the spec's mode and the autoscaler's latest outcome.
 import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
-import { objectName } from '../render/names.js';
+import { objectName } from '../api/names.js';
 import type { ScalingOutcome } from './autoscaler.js';
 
 export interface ScalingReport {

@@ -10,7 +10,8 @@
 // Each step is recorded with its time (events), so a test can print how long things took.
 import { connect } from 'node:net';
 import type { KubeHttp } from '../../src/kube/http.js';
-import { Reflector, type EventType, type KubeObject } from '../../src/kube/reflector.js';
+import { Reflector, type EventType } from '../../src/kube/reflector.js';
+import type { KubeObject } from '../../src/kube/object.js';
 import { POD } from '../../src/kube/resources.js';
 import { silentLogger } from '../../src/log.js';
 import { sleep, type Proc } from '../media/sandbox.js';

@@ -4,7 +4,8 @@
 // the figures a test prints; the resourceVersions (etcd revisions, one global sequence) order
 // writes to different objects exactly, e.g. "the costs were written before the replicas".
 import type { KubeHttp } from '../../src/kube/http.js';
-import { Reflector, type EventType, type KubeObject } from '../../src/kube/reflector.js';
+import { Reflector, type EventType } from '../../src/kube/reflector.js';
+import type { KubeObject } from '../../src/kube/object.js';
 import { POD, typeOf } from '../../src/kube/resources.js';
 import { silentLogger } from '../../src/log.js';
 

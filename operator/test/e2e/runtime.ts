@@ -7,10 +7,10 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeHttp } from '../../src/kube/http.js';
-import type { KubeObject as LiveObject } from '../../src/kube/reflector.js';
+import type { KubeObject as LiveObject } from '../../src/kube/object.js';
 import { REDIS_CONFIG_DIR, REDIS_CONFIG_FILE, REDIS_PORT, TURN_CONFIG_DIR, TURN_CONFIG_FILE, LIVEKIT_CONFIG_DIR, LIVEKIT_CONFIG_FILE } from '../../src/render/config/paths.js';
-import type { KubeObject } from '../../src/render/index.js';
-import { LABEL_COMPONENT } from '../../src/render/names.js';
+import type { RenderedObject as KubeObject } from '../../src/kube/object.js';
+import { LABEL_COMPONENT } from '../../src/api/names.js';
 import type { Proc, Sandbox } from '../media/sandbox.js';
 import { startPod, type StartedPod } from '../media/stack.js';
 import { coturnAt, livekitOnNode, redisAt } from './edits.js';

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inject } from 'vitest';
+import { AuditReader, type AuditEvent } from '../audit-log.js';
 import { parse, parseAllDocuments } from 'yaml';
 import { CHILD_TYPES, EVENT, LEASE, MEETING_CLUSTER, POD, type ResourceType } from '../../src/kube/resources.js';
 import { kubectlOk, type Result } from './kubectl.js';
@@ -219,43 +220,9 @@ export function startChartOperator(deployment: Obj, pod: { namespace: string; na
 /** Log lines that show an authorization failure (403) of any request. */
 export const forbiddenLines = (logs: string[]): string[] => logs.filter((l) => /forbidden|cannot \w+ resource|unauthorized/i.test(l));
 
-export interface AuditEntry {
-  verb: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-  username: string;
-  userAgent: string;
-  code: number;
-}
-
 /** The audit log's current length: pass it to auditOf to see only what came after. */
 export const auditMark = (): number => statSync(inject('auditLog')).size;
 
 /** Write requests of one user in the API server's audit log since `from` (reads are not logged, see hack/README.md). */
-export function auditOf(username: string, from = 0): AuditEntry[] {
-  return readFileSync(inject('auditLog'))
-    .subarray(from)
-    .toString('utf8')
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l)];
-      } catch {
-        return []; // a line cut by the mark
-      }
-    })
-    .filter((e) => e.stage === 'ResponseComplete' && e.user?.username === username)
-    .map((e) => ({
-      verb: e.verb,
-      resource: e.objectRef?.resource,
-      subresource: e.objectRef?.subresource,
-      namespace: e.objectRef?.namespace,
-      name: e.objectRef?.name,
-      username: e.user.username,
-      userAgent: e.userAgent,
-      code: e.responseStatus?.code,
-    }));
-}
+/** Write requests of one user in the API server's audit log since `from` (reads are not logged, see hack/README.md). */
+export const auditOf = (username: string, from = 0): AuditEvent[] => new AuditReader(inject('auditLog'), from).completed((e) => e.user === username);

@@ -17,6 +17,7 @@ import {
 } from './chart-helpers.js';
 import { crdsEstablished, ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
 import { apply, condition, manifest, tryGet, waitReady } from './meetingcluster.js';
+import { userAgent } from '../../src/kube/http.js';
 
 const CRD_FILE = 'meet.sovereign.io_meetingclusters.yaml';
 const chartMeta = parse(readFileSync(`${CHART}/Chart.yaml`, 'utf8'));
@@ -299,10 +300,10 @@ describe('the chart, installed on the control plane', () => {
     expect(op.logs.filter((l) => /"level":"(error|warn)"/.test(l))).toEqual([]);
     const writes = auditOf(SA_USER, auditFrom);
     expect(writes.filter((w) => w.code === 401 || w.code === 403)).toEqual([]);
-    const done = new Set(writes.filter((w) => w.code < 300).map((w) => `${w.verb} ${w.resource}${w.subresource ? `/${w.subresource}` : ''}`));
+    const done = new Set(writes.filter((w) => (w.code ?? 0) < 300).map((w) => `${w.verb} ${w.resource}${w.subresource ? `/${w.subresource}` : ''}`));
     expect([...done].sort()).toEqual(expect.arrayContaining(['create events', 'create secrets', 'delete configmaps', 'delete deployments', 'patch deployments', 'patch meetingclusters/status', 'patch statefulsets']));
     // Every write of this operator process went out as the ServiceAccount, none as the test's admin.
-    const agent = 'meet-operator/0.1.0 (chart-it-op-1)';
+    const agent = userAgent('chart-it-op-1');
     expect(writes.filter((w) => w.userAgent === agent).length).toBeGreaterThan(10);
   }, 300_000);
 

@@ -4,7 +4,7 @@ import { validateMeetingCluster } from '../../src/api/validate.js';
 import { generateSecrets } from '../../src/controller/generate-secrets.js';
 import { CHILD_TYPES } from '../../src/kube/resources.js';
 import { renderCluster } from '../../src/render/index.js';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../../src/render/names.js';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../../src/api/names.js';
 import { eventually } from './kubectl.js';
 import type { OperatorProcess } from './operator-process.js';
 import type { ControlPlane } from './own-controlplane.js';

@@ -108,10 +108,10 @@ describe('other writers', () => {
 
     apply(lightCluster(NS, (spec) => (spec.sfu.maxParticipantsPerRoom = 77)));
     await eventually('spec change applied', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', NS, '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 77') ? true : undefined), 30_000, 200);
-    await eventually('SFU Deployment re-applied', () => (auditWrites(operatorAgent(IDENTITY)).some((w) => w.resource === 'deployments' && w.name === 'visio-sfu' && w.verb === 'patch' && w.time > tEdit) ? true : undefined), 30_000, 200);
+    await eventually('SFU Deployment re-applied', () => (auditWrites(operatorAgent(IDENTITY)).some((w) => w.resource === 'deployments' && w.name === 'visio-sfu' && w.verb === 'patch' && w.completed > tEdit) ? true : undefined), 30_000, 200);
     await sleep(1000);
 
-    const reapplied = auditWrites(operatorAgent(IDENTITY)).filter((w) => w.time > tEdit && w.verb === 'patch').map((w) => `${w.resource}/${w.name}`);
+    const reapplied = auditWrites(operatorAgent(IDENTITY)).filter((w) => w.completed > tEdit && w.verb === 'patch').map((w) => `${w.resource}/${w.name}`);
     expect(reapplied).toEqual(expect.arrayContaining(['configmaps/visio-sfu-config', 'deployments/visio-sfu']));
     const d = getJson('deployment', 'visio-sfu', '-n', NS, '--show-managed-fields');
     expect(d.metadata.labels['team.interieur.example/oncall']).toBe('visio');

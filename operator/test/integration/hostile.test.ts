@@ -13,7 +13,7 @@ import { celErrors, structuralErrors, validateMeetingCluster } from '../../src/a
 import { ApiError, KubeHttp } from '../../src/kube/http.js';
 import { MEETING_CLUSTER, resourcePath } from '../../src/kube/resources.js';
 import { renderCluster } from '../../src/render/index.js';
-import { LABEL_CLUSTER } from '../../src/render/names.js';
+import { LABEL_CLUSTER } from '../../src/api/names.js';
 import { hostileCaseArb, styledName, type HostileCase } from '../hostile.js';
 import { changedPaths } from '../media/loopback.js';
 import { TEST_SECRETS, baseManifest, type Manifest } from '../specs.js';

@@ -1,8 +1,9 @@
 // Runs the real operator (`node dist/cli/bin.js run`) as a child process against the test control
 // plane, and reads the API server's audit log to count what it wrote.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { inject } from 'vitest';
+import { AuditReader, type AuditEvent } from '../audit-log.js';
 
 export interface OperatorProcess {
   identity: string;
@@ -43,39 +44,9 @@ export function startOperator(identity: string, args: string[] = []): OperatorPr
 
 export const logged = (op: OperatorProcess, msg: string): boolean => op.logs.some((l) => l.includes(`"msg":"${msg}"`));
 
-export interface AuditWrite {
-  verb: string;
-  resource: string;
-  namespace?: string;
-  name?: string;
-  subresource?: string;
-  userAgent: string;
-  code: number;
-  time: string;
-}
-
-/** Write requests recorded by the API server (ResponseComplete stage), optionally from one user agent. */
-export function auditWrites(userAgentPart?: string): AuditWrite[] {
-  const text = readFileSync(inject('auditLog'), 'utf8');
-  const out: AuditWrite[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    const e = JSON.parse(line);
-    if (e.stage !== 'ResponseComplete') continue;
-    if (userAgentPart && !String(e.userAgent).includes(userAgentPart)) continue;
-    out.push({
-      verb: e.verb,
-      resource: e.objectRef?.resource,
-      namespace: e.objectRef?.namespace,
-      name: e.objectRef?.name,
-      subresource: e.objectRef?.subresource,
-      userAgent: e.userAgent,
-      code: e.responseStatus?.code,
-      time: e.stageTimestamp,
-    });
-  }
-  return out;
-}
+/** Write requests recorded by the API server (completed), optionally from one user agent. */
+export const auditWrites = (userAgentPart?: string): AuditEvent[] =>
+  new AuditReader(inject('auditLog')).completed((e) => !userAgentPart || e.userAgent.includes(userAgentPart));
 
 /** The operator's user agent carries its identity: `meet-operator/<v> (<identity>)`. */
-export const operatorAgent = (identity: string): string => `meet-operator/0.1.0 (${identity})`;
+export { userAgent as operatorAgent } from '../../src/kube/http.js';

@@ -3,7 +3,7 @@
 // helpers (kubectl.ts, operator-process.ts) are bound to the shared control plane; these take the
 // kubeconfig and audit log of this one.
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -150,72 +150,7 @@ export class ControlPlane {
   }
 }
 
-export interface AuditEvent {
-  auditID: string;
-  stage: string;
-  verb: string;
-  user: string;
-  userAgent: string;
-  resource?: string;
-  namespace?: string;
-  name?: string;
-  subresource?: string;
-  code?: number;
-  /** requestReceivedTimestamp, ms since the epoch. */
-  received: number;
-}
-
-/** Reads an audit log as it grows (only the new bytes on each call). */
-export class AuditReader {
-  private offset = 0;
-  private partial = '';
-  readonly events: AuditEvent[] = [];
-
-  constructor(private readonly path: string) {}
-
-  /** All events so far; the completed stage of each request (ResponseStarted for a watch still open). */
-  read(): AuditEvent[] {
-    const fd = openSync(this.path, 'r');
-    try {
-      const buf = Buffer.alloc(1 << 20);
-      for (;;) {
-        const n = readSync(fd, buf, 0, buf.length, this.offset);
-        if (n <= 0) break;
-        this.offset += n;
-        this.partial += buf.subarray(0, n).toString('utf8');
-      }
-    } finally {
-      closeSync(fd);
-    }
-    const lines = this.partial.split('\n');
-    this.partial = lines.pop()!;
-    for (const line of lines) {
-      if (!line) continue;
-      const e = JSON.parse(line);
-      if (e.stage !== 'ResponseComplete' && e.stage !== 'ResponseStarted') continue;
-      this.events.push({
-        auditID: e.auditID,
-        stage: e.stage,
-        verb: e.verb,
-        user: e.user?.username,
-        userAgent: e.userAgent ?? '',
-        resource: e.objectRef?.resource,
-        namespace: e.objectRef?.namespace,
-        name: e.objectRef?.name,
-        subresource: e.objectRef?.subresource,
-        code: e.responseStatus?.code,
-        received: Date.parse(e.requestReceivedTimestamp),
-      });
-    }
-    return this.events;
-  }
-
-  /** One event per request (a watch logs ResponseStarted, then ResponseComplete when it ends). */
-  requests(filter: (e: AuditEvent) => boolean = () => true): AuditEvent[] {
-    const seen = new Set<string>();
-    return this.read().filter((e) => filter(e) && !seen.has(e.auditID) && (seen.add(e.auditID), true));
-  }
-}
+export { AuditReader, type AuditEvent } from '../audit-log.js';
 
 export const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { KubeHttp } from '../../src/kube/http.js';
 import { Informer } from '../../src/kube/informer.js';
-import type { KubeObject } from '../../src/kube/reflector.js';
+import type { KubeObject } from '../../src/kube/object.js';
 import { typeOf } from '../../src/kube/resources.js';
 import { silentLogger } from '../../src/log.js';
 import { ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';

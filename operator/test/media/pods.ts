@@ -17,7 +17,7 @@
 // (see loopback.ts), each checked to touch only ports and addresses.
 import { chownSync, chmodSync, linkSync, mkdirSync, copyFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { KubeObject } from '../../src/render/index.js';
+import type { RenderedObject as KubeObject } from '../../src/kube/object.js';
 import { BASE_PATH, type RunAs } from './sandbox.js';
 
 export interface ImageBinding {

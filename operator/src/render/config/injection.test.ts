@@ -16,7 +16,7 @@ import { HOSTILE_STRINGS, hostileVariants, setPath } from '../../../test/hostile
 import { TEST_SECRETS, baseManifest, type Manifest } from '../../../test/specs.js';
 import { leafPaths } from '../../../test/render-helpers.js';
 import { renderContext } from '../context.js';
-import { renderCluster, type KubeObject } from '../index.js';
+import { renderCluster, type RenderedObject } from '../index.js';
 import { coturnStartScript } from '../turn.js';
 import { redisStartScript } from '../redis.js';
 import { HOST_IP_ENV } from '../start-script.js';
@@ -55,7 +55,7 @@ const FIELDS: ConfigField[] = [
   { path: 'metadata.namespace', legit: 'justice', manifest: coturn },
 ];
 
-const configMap = (objects: KubeObject[], key: string): string => {
+const configMap = (objects: RenderedObject[], key: string): string => {
   const cm = objects.find((o) => o.kind === 'ConfigMap' && (o.data as any)?.[key] !== undefined);
   if (!cm) throw new Error(`no ConfigMap carries ${key}`);
   return (cm.data as any)[key];
@@ -75,7 +75,7 @@ const directives = (text: string, sep: RegExp) => text.split('\n').filter((l) =>
 /** Only printable ASCII and \n: no parser (YAML 1.1, go-yaml, coturn, redis) finds a line break we did not write. */
 const PLAIN_TEXT = /^[\x20-\x7e\n]*$/;
 
-function configs(objects: KubeObject[]) {
+function configs(objects: RenderedObject[]) {
   const turn = objects.some((o) => (o.data as any)?.['turnserver.conf']) ? configMap(objects, 'turnserver.conf') : undefined;
   const redis = objects.some((o) => (o.data as any)?.['redis.conf']) ? configMap(objects, 'redis.conf') : undefined;
   return { livekit: configMap(objects, 'livekit.yaml'), turn, redis };

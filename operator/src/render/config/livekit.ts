@@ -3,7 +3,7 @@
 // secretKeyRef env (LIVEKIT_REDIS_PASSWORD) that LiveKit's env overrides read.
 import { stringify } from 'yaml';
 import type { RenderContext } from '../context.js';
-import { objectName } from '../names.js';
+import { objectName } from '../../api/names.js';
 import { PRINTABLE_ASCII, commentId } from './comment.js';
 import {
   LIVEKIT_KEYS_DIR,

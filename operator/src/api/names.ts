@@ -1,6 +1,7 @@
-// Every object name and label the renderer uses, derived from the MeetingCluster name, in one
-// place: explicit names (no construct-path hashes), so the controller can find, diff and prune them.
-import type { MeetingCluster } from '../api/types.js';
+// Every object name and label of a MeetingCluster's children, derived from its name, in one place:
+// explicit names (no construct-path hashes), so the controller can find, diff and prune them. In api/:
+// the labels, the paused annotation and the name limits are part of the contract users rely on.
+import type { MeetingCluster } from './types.js';
 
 export type Component = 'sfu' | 'turn' | 'redis' | 'signalling';
 
