@@ -30,8 +30,9 @@ export function applySchemaDefaults(schema: JSONSchema, value: unknown): unknown
 }
 
 /**
- * Defaults that depend on more than the schema: the ministry name falls back to the namespace,
- * and the Redis storage class to the cloud profile's encrypted class. The input is not modified.
+ * Defaults that depend on more than the schema, resolved here once so no reader resolves them again:
+ * the ministry name falls back to the namespace, the Redis storage class to the cloud profile's
+ * encrypted class, and coturn's TURN/UDP name to turn.domain. The input is not modified.
  */
 export function withDefaults(raw: unknown): MeetingCluster {
   const mc = applySchemaDefaults(meetingClusterSchema, raw) as MeetingCluster;
@@ -41,5 +42,7 @@ export function withDefaults(raw: unknown): MeetingCluster {
   if (profile && spec.redis.storage.storageClassName === undefined && profile.redisStorageClassName) {
     spec.redis.storage.storageClassName = profile.redisStorageClassName;
   }
+  const { turn } = spec;
+  if (turn.mode === 'coturn' && turn.udpDomain === undefined && turn.domain !== undefined) turn.udpDomain = turn.domain;
   return mc;
 }

@@ -161,16 +161,36 @@ function passThroughErrors(mc: MeetingCluster): FieldError[] {
   return errs;
 }
 
-export function semanticErrors(mc: MeetingCluster): FieldError[] {
-  return [
-    ...nameErrors(mc),
-    ...passThroughErrors(mc),
-    ...regionErrors(mc),
-    ...registryErrors(mc),
-    ...stunErrors(mc),
-    ...tlsErrors(mc),
-    ...resourceErrors('spec.sfu.resources', mc.spec.sfu.resources),
-    ...(mc.spec.turn.mode === 'coturn' ? resourceErrors('spec.turn.resources', mc.spec.turn.resources) : []),
-    ...(mc.spec.redis.mode === 'managed' ? resourceErrors('spec.redis.resources', mc.spec.redis.resources) : []),
-  ];
+/** A rule and the fields it reads: it is not run on a field admission refused (its value is not what it expects). */
+interface Rule {
+  reads: string[];
+  check: (mc: MeetingCluster) => FieldError[];
+}
+
+const RULES: Rule[] = [
+  { reads: ['metadata.name', 'metadata.namespace'], check: nameErrors },
+  {
+    reads: ['spec.sfu.nodeSelector', 'spec.sfu.tolerations', 'spec.cloud.loadBalancer.annotations', 'spec.cloud.nodeCIDRs', 'spec.redis.mode', 'spec.redis.storage.size'],
+    check: passThroughErrors,
+  },
+  { reads: ['spec.cloud.profile', 'spec.cloud.region', 'spec.cloud.zones'], check: regionErrors },
+  { reads: ['spec.sovereignty.allowedRegistries', 'spec.sfu.image', 'spec.turn.mode', 'spec.turn.image', 'spec.redis.mode', 'spec.redis.image'], check: registryErrors },
+  { reads: ['spec.sovereignty.stunServers', 'spec.turn.mode', 'spec.turn.external', 'spec.cloud.profile', 'spec.cloud.loadBalancer.internal'], check: stunErrors },
+  { reads: ['spec.turn.udpDomain', 'spec.turn.mode', 'spec.turn.tlsPort', 'spec.turn.tlsSecretName', 'spec.turn.certificate'], check: tlsErrors },
+  { reads: ['spec.sfu.resources'], check: (mc) => resourceErrors('spec.sfu.resources', mc.spec.sfu.resources) },
+  { reads: ['spec.turn.mode', 'spec.turn.resources'], check: (mc) => (mc.spec.turn.mode === 'coturn' ? resourceErrors('spec.turn.resources', mc.spec.turn.resources) : []) },
+  { reads: ['spec.redis.mode', 'spec.redis.resources'], check: (mc) => (mc.spec.redis.mode === 'managed' ? resourceErrors('spec.redis.resources', mc.spec.redis.resources) : []) },
+];
+
+/** Whether two field paths overlap: one is the other or inside it (spec.turn and spec.turn.domain). */
+const inside = (x: string, y: string) => x.startsWith(`${y}.`) || x.startsWith(`${y}[`);
+export const overlaps = (a: string, b: string): boolean => a === b || inside(a, b) || inside(b, a);
+
+/**
+ * The operator's own checks. `refused`: the fields admission refused; a rule reading one of them is
+ * not run (its value is not what the rule expects, and admission's error already names the field),
+ * so the user sees every independent problem at once and no error that follows from another.
+ */
+export function semanticErrors(mc: MeetingCluster, refused: readonly string[] = []): FieldError[] {
+  return RULES.filter((r) => !r.reads.some((f) => refused.some((p) => overlaps(f, p)))).flatMap((r) => r.check(mc));
 }

@@ -33,6 +33,14 @@ describe('validateMeetingCluster', () => {
     expect(paths).toEqual(expect.arrayContaining(['spec.turn.mode', 'spec.autoscaling.minReplicas']));
   });
 
+  it('lists what admission and the operator refuse together, without errors that follow from another', () => {
+    const m = baseManifest();
+    m.spec.cloud.region = 'us-east-1';
+    delete m.spec.turn.domain;
+    m.spec.sovereignty = { allowedRegistries: ['Registry.Justice.example/ '] };
+    expect(validateMeetingCluster(m).errors.map((e) => e.path).sort()).toEqual(['spec.cloud.region', 'spec.sovereignty.allowedRegistries[0]', 'spec.turn.domain']);
+  });
+
   it('refuses a document that is not a MeetingCluster', () => {
     expect(validateMeetingCluster({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }).errors).toEqual([
       { path: 'apiVersion', message: 'must be meet.sovereign.io/v1alpha1 (got "v1")' },

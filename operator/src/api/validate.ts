@@ -164,14 +164,25 @@ export function dropNullFields(v: unknown): unknown {
   return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNullFields(x)]));
 }
 
+/**
+ * Every problem found in one pass: what admission would refuse and what the operator would, together,
+ * so a user fixes them all at once instead of meeting the next after each fix.
+ */
 export function validateMeetingCluster(input: unknown): ValidationResult {
   const raw = dropNullFields(input);
   const envelope = envelopeErrors(raw);
   if (envelope.length) return { errors: envelope };
   const defaulted = applySchemaDefaults(meetingClusterSchema, raw);
   const admission = [...structuralErrors(defaulted), ...celErrors(meetingClusterSchema, defaulted)];
-  if (admission.length) return { errors: admission };
-  const cluster = withDefaults(raw);
-  const errors = semanticErrors(cluster);
+  const refused = admission.map((e) => e.path);
+  let cluster: MeetingCluster;
+  try {
+    cluster = withDefaults(raw);
+  } catch (e) {
+    // Only a shape admission refused (spec.redis: "x") can break defaulting; its errors say where.
+    if (admission.length) return { errors: admission };
+    throw e;
+  }
+  const errors = [...admission, ...semanticErrors(cluster, refused)];
   return errors.length ? { errors } : { errors: [], cluster };
 }

@@ -67,7 +67,7 @@ function turnFinding(mc: MeetingCluster): Finding {
   const bad = urls.filter((u) => isNonEUStun(u.replace(/^turns?:/, '').replace(/\?.*$/, '')));
   if (bad.length) return { check: 'turn', verdict: 'fail', message: `clients would be handed non-EU TURN servers: ${bad.join(', ')}` };
   const { turn, cloud } = mc.spec;
-  if (turn.mode === 'coturn' && !turn.udpDomain && !profileFor(cloud.profile)?.loadBalancerSupportsUdp) {
+  if (turn.mode === 'coturn' && turn.udpDomain === turn.domain && !profileFor(cloud.profile)?.loadBalancerSupportsUdp) {
     return {
       check: 'turn',
       verdict: 'warn',
@@ -130,6 +130,14 @@ export function auditRendered(cluster: MeetingCluster, objects: RenderedObject[]
     loadBalancerFinding(cluster, objects),
     networkFinding(cluster),
   ];
+}
+
+/** The Sovereign condition from the findings: failures make it false; warnings are listed to review. */
+export function sovereigntyVerdict(findings: readonly Finding[]): { ok: boolean; message: string } {
+  const failed = findings.filter((f) => f.verdict === 'fail');
+  const warned = findings.filter((f) => f.verdict === 'warn');
+  if (failed.length) return { ok: false, message: failed.map((f) => f.message).join('; ') };
+  return { ok: true, message: warned.length ? `compliant; to review: ${warned.map((f) => f.message).join('; ')}` : 'compliant' };
 }
 
 /** Audits a raw manifest; secrets are only used to render and are never printed. */

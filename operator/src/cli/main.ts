@@ -9,7 +9,7 @@ import { formatFieldError, type FieldError } from '../api/errors.js';
 import { loadManifest } from '../api/load.js';
 import { validateMeetingCluster } from '../api/validate.js';
 import { auditManifest, type AuditReport } from '../audit/audit.js';
-import { generateSecrets } from '../controller/generate-secrets.js';
+import { generateSecrets } from '../credentials/generate.js';
 import { renderCluster } from '../render/index.js';
 import { Manager } from '../controller/manager.js';
 import { createLogger } from '../log.js';
@@ -110,6 +110,7 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     .option('--identity <id>', 'leader election identity (default: hostname_pid)')
     .option('--scaling-interval-seconds <n>', 'how often the autoscaler reads SFU metrics and decides (metric participants)', '15')
     .option('--scrape-timeout-seconds <n>', 'an SFU pod that does not answer within this is of unknown load', '3')
+    .option('--cache-sync-timeout-seconds <n>', 'exit when a watched kind cannot be listed by then (RBAC, CRDs missing)', '120')
     .option('--max-total-sfu-nodes <n>', 'SFU pods all autoscaled MeetingClusters may run together; shared by load, each keeping its minReplicas (default: no limit)')
     .action((o: RunFlags) => runOperator(o));
 
@@ -156,6 +157,7 @@ interface RunFlags {
   identity?: string;
   scalingIntervalSeconds: string;
   scrapeTimeoutSeconds: string;
+  cacheSyncTimeoutSeconds: string;
   maxTotalSfuNodes?: string;
 }
 
@@ -189,6 +191,7 @@ function runOperator(o: RunFlags): void {
     ...(o.identity ? { identity: o.identity } : {}),
     scalingIntervalSeconds: positive('--scaling-interval-seconds', o.scalingIntervalSeconds),
     scrapeTimeoutSeconds: positive('--scrape-timeout-seconds', o.scrapeTimeoutSeconds),
+    cacheSyncTimeoutSeconds: positive('--cache-sync-timeout-seconds', o.cacheSyncTimeoutSeconds),
     ...(o.maxTotalSfuNodes === undefined ? {} : { maxTotalSfuNodes: positive('--max-total-sfu-nodes', o.maxTotalSfuNodes) }),
     log,
   });

@@ -12,11 +12,13 @@ import type { KubeObject } from '../kube/object.js';
 import { CHILD_TYPES, MEETING_CLUSTER, POD, objectKey } from '../kube/resources.js';
 import type { Logger } from '../log.js';
 import { LABEL_CLUSTER, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY } from '../api/names.js';
+import { ValidatedSpecs } from '../api/validated.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
 import { EventRecorder } from './events.js';
 import { OperatorMetrics } from './metrics.js';
 import { PRIORITY_HIGH, PRIORITY_LOW, WorkQueue } from './queue.js';
 import { Reconciler, type Caches } from './reconciler.js';
+import { isTerminal } from './result.js';
 import { childEventPriority, clusterEventPriority } from './triggers.js';
 import { warmUp } from './warmup.js';
 
@@ -44,6 +46,8 @@ export interface ManagerOptions {
   log: Logger;
   /** Called when leadership is lost (default: the process exits so a fresh one starts clean). */
   onLostLeadership?: () => void;
+  /** Start-up fails when a cache has not synced by then (a list refused, e.g. 403: RBAC); default 120 s. */
+  cacheSyncTimeoutSeconds?: number;
 }
 
 const OPTIONAL_KINDS = new Set(['ServiceMonitor']);
@@ -88,7 +92,10 @@ export class Manager {
     // events (they change often; the autoscaler's rounds notice what matters).
     const sfuPods = new Informer({ ...common, type: POD, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_COMPONENT}=sfu` });
     this.caches = { clusters, children, sfuPods };
+    // One validation per spec change, for the autoscaler and the reconciler alike.
+    const specs = new ValidatedSpecs();
     this.autoscaler = new Autoscaler({
+      specs,
       clusters,
       pods: sfuPods,
       deployments: children.get('Deployment')!,
@@ -101,6 +108,7 @@ export class Manager {
     });
     this.events = new EventRecorder(this.http, o.log);
     this.reconciler = new Reconciler({
+      specs,
       http: this.http,
       caches: this.caches,
       events: this.events,
@@ -156,7 +164,7 @@ export class Manager {
     } catch (e) {
       this.log.warn('warm-up failed; the first reconcile will be slower', { error: (e as Error).message });
     }
-    await Promise.all(informers.map((i) => i.synced));
+    await this.cachesSynced(informers);
     this.ready = true;
     this.log.info('caches synced', { ms: Date.now() - t0, meetingclusters: this.caches.clusters.size, namespaces: this.o.namespaces.length ? this.o.namespaces : 'all' });
     this.resyncTimer = setInterval(() => {
@@ -165,6 +173,24 @@ export class Manager {
     this.resyncTimer.unref();
     if (this.elector) void this.elector.run();
     else this.startWorkers();
+  }
+
+  /**
+   * Waits for every informer's first list, or fails start-up after the timeout (as controller-runtime
+   * does): a list that keeps failing (403: RBAC; a CRD not installed) would otherwise leave the
+   * operator up, unready and silent forever. The error names each kind and what its list got.
+   */
+  private async cachesSynced(informers: Informer[]): Promise<void> {
+    const timeoutMs = (this.o.cacheSyncTimeoutSeconds ?? 120) * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
+    try {
+      if ((await Promise.race([Promise.all(informers.map((i) => i.synced)), timedOut])) !== 'timeout') return;
+    } finally {
+      clearTimeout(timer);
+    }
+    const stuck = informers.filter((i) => !i.isSynced).map((i) => `${i.kind}${i.lastError ? ` (${i.lastError})` : ''}`);
+    throw new Error(`caches not synced after ${timeoutMs / 1000}s: ${stuck.join('; ')}; check the operator's RBAC (the chart's ClusterRole) and that the CRDs are installed`);
   }
 
   private startWorkers(): void {
@@ -189,10 +215,18 @@ export class Manager {
       this.metrics.queueDepth.set(this.queue.depth);
       const end = this.metrics.reconcileDuration.startTimer();
       try {
-        await this.reconciler.reconcile(key);
+        const result = await this.reconciler.reconcile(key);
         this.queue.forget(key);
+        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
         this.metrics.reconcileTotal.inc({ result: 'success' });
       } catch (e) {
+        if (isTerminal(e)) {
+          // Said in status and an event; retrying changes nothing until the cluster or a child does.
+          this.queue.forget(key);
+          this.metrics.reconcileTotal.inc({ result: 'terminal' });
+          this.log.error('reconcile failed; not retried until the cluster or its children change', { meetingcluster: key, error: e.message });
+          continue;
+        }
         const retryInMs = this.queue.addRateLimited(key);
         this.metrics.reconcileTotal.inc({ result: 'error' });
         this.metrics.reconcileErrors.inc();

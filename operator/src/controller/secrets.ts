@@ -3,11 +3,12 @@
 // Secret with a plain POST (never a forced apply), so a stale cache or a second operator can't
 // overwrite it: a concurrent creation makes the POST fail and the next reconcile reads theirs.
 import type { MeetingCluster } from '../api/types.js';
-import { ApiError, isNotFound, type Requester } from '../kube/http.js';
+import { isNotFound, type Requester } from '../kube/http.js';
 import { resourcePath, typeOf } from '../kube/resources.js';
 import type { KubeObject } from '../kube/object.js';
 import { secretRefs, type GeneratedSecrets } from '../render/context.js';
-import { generateSecrets } from './generate-secrets.js';
+import { generateSecrets } from '../credentials/generate.js';
+import { TerminalError } from './result.js';
 
 const SECRET = typeOf('Secret');
 const decode = (s: string | undefined): string | undefined => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
@@ -72,7 +73,8 @@ export async function readGeneratedSecrets(
     }
     if (!existing) missing.push(ref.name);
     else if (!readInto(field, ref.key, existing.data ?? {}, values)) {
-      throw new ApiError(422, 'Invalid', `Secret ${ns}/${ref.name} exists but lacks its generated keys; delete it to have it regenerated`);
+      // Only a person can fix this (retrying changes nothing): said in status, not retried.
+      throw new TerminalError(`Secret ${ns}/${ref.name} exists but lacks its generated keys; delete it to have it regenerated`);
     }
   }
   return { values, missing, used };

@@ -5,7 +5,7 @@ import type { Condition, MeetingCluster, MeetingClusterStatus } from '../api/typ
 import type { KubeObject } from '../kube/object.js';
 import { endpointsOf } from '../render/endpoints.js';
 import { selectorLabels, selectorString } from '../api/names.js';
-import type { ScalingReport } from '../scaling/report.js';
+import type { ScalingReport } from './scaling-status.js';
 
 export interface Availability {
   ok: boolean;

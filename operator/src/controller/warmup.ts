@@ -8,8 +8,8 @@ import { validateMeetingCluster } from '../api/validate.js';
 import type { KubeObject } from '../kube/object.js';
 import { MEETING_CLUSTER } from '../kube/resources.js';
 import { applyReason, ownerReferenceTo } from './diff.js';
-import { generateSecrets } from './generate-secrets.js';
-import { renderChildren } from './render-children.js';
+import { generateSecrets } from '../credentials/generate.js';
+import { desiredState } from './desired.js';
 import { computeStatus } from './status.js';
 
 /** Every renderer's path: coturn, managed Redis with storage, autoscaling, the Outscale profile. */
@@ -41,9 +41,9 @@ export function warmUp(): { children: number; ms: number } {
   const t0 = performance.now();
   const { cluster, errors } = validateMeetingCluster(WARM_UP_CLUSTER);
   if (!cluster) throw new Error(`the built-in warm-up cluster is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
-  const { desired, sovereignty } = renderChildren(cluster, generateSecrets(), undefined, ownerReferenceTo(WARM_UP_CLUSTER));
+  const { children, sovereignty } = desiredState(cluster, generateSecrets(), undefined, ownerReferenceTo(WARM_UP_CLUSTER));
   // The comparison of a child with its live self (the no-op path every resync takes).
-  for (const child of desired) applyReason(child as KubeObject, child as KubeObject);
+  for (const child of children) applyReason(child, child);
   computeStatus({ generation: 1, cluster, applyErrors: [], sovereignty, now: new Date(0).toISOString() });
-  return { children: desired.length, ms: performance.now() - t0 };
+  return { children: children.length, ms: performance.now() - t0 };
 }

@@ -65,6 +65,15 @@ export class Informer {
     return Promise.all([...this.reflectors.values()].map((r) => r.synced)).then(() => undefined);
   }
 
+  get isSynced(): boolean {
+    return [...this.reflectors.values()].every((r) => r.isSynced);
+  }
+
+  /** The last list/watch error of a reflector not synced yet, if any. */
+  get lastError(): string | undefined {
+    return [...this.reflectors.values()].find((r) => !r.isSynced && r.lastError)?.lastError;
+  }
+
   get(namespace: string | undefined, name: string): KubeObject | undefined {
     return this.reflectorFor(namespace)?.get(namespace, name);
   }

@@ -59,7 +59,10 @@ export class Reflector {
   private needList = true;
   private syncedResolve!: () => void;
   /** Resolves once the first list has filled the cache. */
-  readonly synced = new Promise<void>((r) => (this.syncedResolve = r));
+  readonly synced = new Promise<void>((r) => (this.syncedResolve = () => ((this.isSynced = true), r())));
+  isSynced = false;
+  /** Why the last list or watch failed (cleared by nothing: read it while isSynced is false). */
+  lastError?: string;
   private relistTimer?: NodeJS.Timeout;
   /** Counters for tests and metrics. */
   readonly stats = { lists: 0, watches: 0, relistsOnGone: 0, watchdogRestarts: 0, errors: 0, echoes: 0 };
@@ -190,6 +193,7 @@ export class Reflector {
           continue;
         }
         this.stats.errors++;
+        this.lastError = (e as Error).message;
         const retryInMs = backoff.next();
         this.o.log.warn('list/watch failed; retrying', { kind: this.kind, error: (e as Error).message, retryInMs });
         await sleep(retryInMs, this.stopped.signal);

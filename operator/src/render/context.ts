@@ -3,18 +3,13 @@
 import { profileFor, type CloudProfile } from '../cloud/profiles.js';
 import type { MeetingCluster, SecretKeyRef } from '../api/types.js';
 import { objectName } from '../api/names.js';
+import type { GeneratedSecrets } from '../credentials/generate.js';
 
-/** Secret values generated once by the controller (CSPRNG) and passed in. */
-export interface GeneratedSecrets {
-  livekitApiKey: string;
-  livekitApiSecret: string;
-  turnSharedSecret: string;
-  redisPassword: string;
-}
+export type { GeneratedSecrets } from '../credentials/generate.js';
 
 export interface RenderOptions {
-  /** SFU replicas decided by the participants autoscaler; default: spec (or minReplicas). */
-  sfuReplicas?: number;
+  /** Participants mode: the SFU replicas the operator's autoscaler decided (default: minReplicas). */
+  autoscaledReplicas?: number;
 }
 
 export interface RenderContext {

@@ -10,7 +10,7 @@ export function endpointsOf(mc: MeetingCluster): Endpoints {
   const { domain, turn } = mc.spec;
   const urls: string[] = [];
   if ((turn.mode === 'coturn' || turn.mode === 'embedded') && turn.domain) {
-    const udp = turn.mode === 'coturn' ? (turn.udpDomain ?? turn.domain) : turn.domain;
+    const udp = turn.mode === 'coturn' ? turn.udpDomain : turn.domain;
     urls.push(`turns:${turn.domain}:${turn.tlsPort}`, `turn:${udp}:${turn.udpPort}`);
   }
   if (turn.mode === 'external' && turn.external) {

@@ -6,7 +6,7 @@ import type { RenderedObject } from '../kube/object.js';
 import { renderContext, type GeneratedSecrets, type RenderOptions } from './context.js';
 import { addNetworkPolicies } from './network.js';
 import { addRedis } from './redis.js';
-import { addAutoscaler } from './scaling.js';
+import { addCpuAutoscaler } from './cpu-autoscaler.js';
 import { addGeneratedSecrets } from './secrets.js';
 import { addSfu } from './sfu.js';
 import { addTurn } from './turn.js';
@@ -26,7 +26,7 @@ export function renderCluster(mc: MeetingCluster, secrets: GeneratedSecrets, opt
   addTurn(chart, ctx);
   addRedis(chart, ctx);
   addNetworkPolicies(chart, ctx);
-  addAutoscaler(chart, ctx);
+  addCpuAutoscaler(chart, ctx);
   const objects = chart.toJson() as RenderedObject[];
   const rank = (o: RenderedObject) => KIND_ORDER.indexOf(o.kind);
   return objects.sort((a, b) => rank(a) - rank(b) || a.metadata.name.localeCompare(b.metadata.name));

@@ -112,8 +112,8 @@ describe('SFU', () => {
     const replicas = (f: (m: Manifest) => void, opts = {}) => find(render(modified(f), opts), 'Deployment', 'visio-sfu').spec.replicas;
     expect(replicas((m) => (m.spec.sfu = { replicas: 4 }))).toBe(4);
     expect(replicas((m) => (m.spec.autoscaling = { enabled: true, minReplicas: 3, maxReplicas: 8 }))).toBe(3);
-    expect(replicas((m) => (m.spec.autoscaling = { enabled: true, minReplicas: 3, maxReplicas: 8 }), { sfuReplicas: 6 })).toBe(6);
-    expect(replicas((m) => (m.spec.autoscaling = { enabled: true, minReplicas: 3, maxReplicas: 8 }), { sfuReplicas: 50 })).toBe(8);
+    expect(replicas((m) => (m.spec.autoscaling = { enabled: true, minReplicas: 3, maxReplicas: 8 }), { autoscaledReplicas: 6 })).toBe(6);
+    expect(replicas((m) => (m.spec.autoscaling = { enabled: true, minReplicas: 3, maxReplicas: 8 }), { autoscaledReplicas: 50 })).toBe(8);
     const cpu = render(modified((m) => (m.spec.autoscaling = { enabled: true, metric: 'cpu', minReplicas: 2, maxReplicas: 5, scaleDownDelaySeconds: 900 })));
     expect(find(cpu, 'Deployment', 'visio-sfu').spec.replicas).toBeUndefined();
     const hpa = find(cpu, 'HorizontalPodAutoscaler', 'visio-sfu');

@@ -2,6 +2,7 @@
 // signalling load balancer.
 import { ApiObject, Duration, type Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { scalingMode, withinBounds } from '../api/autoscaling.js';
 import type { RenderContext } from './context.js';
 import { LIVEKIT_REDIS_PASSWORD_ENV, renderLivekitYaml } from './config/livekit.js';
 import {
@@ -24,13 +25,21 @@ import type { ExternalIPSource } from '../cloud/profiles.js';
 /** Non-root user of the SFU container (ports are all unprivileged). */
 export const SFU_USER = 1000;
 
-/** Replicas the Deployment is applied with; undefined when an HPA owns the count. */
-export function sfuReplicas(ctx: RenderContext): number | undefined {
+/**
+ * spec.replicas of the SFU Deployment: the spec's count, nothing when an HPA owns it, or the count
+ * the participants autoscaler handed over (a new cluster starts at minReplicas), within the bounds
+ * (the spec's bounds may have just moved under the autoscaler's last count).
+ */
+export function sfuDeploymentReplicas(ctx: RenderContext): number | undefined {
   const { autoscaling, sfu } = ctx.mc.spec;
-  if (!autoscaling.enabled) return sfu.replicas;
-  if (autoscaling.metric === 'cpu') return undefined;
-  const wanted = ctx.options.sfuReplicas ?? autoscaling.minReplicas;
-  return Math.min(autoscaling.maxReplicas, Math.max(autoscaling.minReplicas, wanted));
+  switch (scalingMode(autoscaling)) {
+    case 'fixed':
+      return sfu.replicas;
+    case 'cpu':
+      return undefined;
+    case 'participants':
+      return withinBounds(autoscaling, ctx.options.autoscaledReplicas ?? autoscaling.minReplicas);
+  }
 }
 
 export const NODE_IP_ENV = 'NODE_IP';
@@ -76,7 +85,7 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
     component: 'sfu',
     name: objectName(mc, 'sfu'),
     kind: 'Deployment',
-    replicas: sfuReplicas(ctx),
+    replicas: sfuDeploymentReplicas(ctx),
     hostNetwork: true,
     user: SFU_USER,
     // LiveKit drains on SIGTERM and exits when its last participant leaves; this is the only bound.

@@ -3,8 +3,9 @@
 // cluster whose outcome changed to the work queue. It writes nothing itself: the reconciler applies
 // the replicas (after the deletion costs) and reports the outcome in status, so every write to the
 // cluster goes through one place.
+import { scalingMode } from '../api/autoscaling.js';
 import type { MeetingCluster } from '../api/types.js';
-import { validateMeetingCluster } from '../api/validate.js';
+import { ValidatedSpecs } from '../api/validated.js';
 import type { Informer } from '../kube/informer.js';
 import type { KubeObject } from '../kube/object.js';
 import { objectKey } from '../kube/resources.js';
@@ -38,6 +39,8 @@ export interface AutoscalerOptions {
   scrape?: (url: string, timeoutMs: number) => Promise<PodMetrics>;
   onScrapeError?: () => void;
   now?: () => number;
+  /** Validated specs, shared with the reconciler (default: the autoscaler's own). */
+  specs?: ValidatedSpecs;
 }
 
 interface Candidate {
@@ -57,8 +60,7 @@ export const metricsUrl = (podIP: string, port: number) => `http://${podIP.inclu
 export class Autoscaler {
   private readonly outcomes = new Map<string, ScalingOutcome>();
   private readonly states = new Map<string, ScalingState>();
-  /** Defaulted specs by uid, revalidated only when the generation moves. */
-  private readonly specs = new Map<string, { generation: number; mc?: MeetingCluster }>();
+  private readonly specs: ValidatedSpecs;
   /** Previous CPU reading per pod uid, to turn the counter into cores. */
   private readonly cpu = new Map<string, { at: number; seconds: number }>();
   /** Pods whose last scrape failed: warned once, not every round. */
@@ -67,7 +69,9 @@ export class Autoscaler {
   private running?: Promise<void>;
   private stopped = false;
 
-  constructor(private readonly o: AutoscalerOptions) {}
+  constructor(private readonly o: AutoscalerOptions) {
+    this.specs = o.specs ?? new ValidatedSpecs();
+  }
 
   outcome(key: string): ScalingOutcome | undefined {
     return this.outcomes.get(key);
@@ -128,12 +132,10 @@ export class Autoscaler {
   /** Clusters in participants mode with an SFU Deployment, and their scrapable SFU pods. */
   private candidates(): Candidate[] {
     const out: Candidate[] = [];
-    const uids = new Set<string>();
     for (const live of this.o.clusters.list()) {
-      uids.add(live.metadata.uid!);
       if (live.metadata.deletionTimestamp || live.metadata.annotations?.[ANNOTATION_PAUSED] === 'true') continue;
-      const mc = this.specOf(live);
-      if (!mc?.spec.autoscaling.enabled || mc.spec.autoscaling.metric !== 'participants') continue;
+      const mc = this.specs.of(live).cluster;
+      if (!mc || scalingMode(mc.spec.autoscaling) !== 'participants') continue;
       const deployment = this.o.deployments.get(mc.metadata.namespace, objectName(mc, 'sfu'));
       if (!deployment) continue;
       const key = objectKey(mc.metadata.namespace, mc.metadata.name);
@@ -141,18 +143,7 @@ export class Autoscaler {
       const pods = this.o.pods.listByLabel(mc.metadata.namespace, LABEL_INSTANCE, mc.metadata.name).filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === 'sfu' && scrapable(p));
       out.push({ key, mc, current: deployment.spec?.replicas ?? 1, pods });
     }
-    for (const uid of this.specs.keys()) if (!uids.has(uid)) this.specs.delete(uid);
     return out;
-  }
-
-  private specOf(live: KubeObject): MeetingCluster | undefined {
-    const uid = live.metadata.uid!;
-    const generation = live.metadata.generation ?? 0;
-    const hit = this.specs.get(uid);
-    if (hit?.generation === generation) return hit.mc;
-    const { cluster } = validateMeetingCluster(live);
-    this.specs.set(uid, { generation, ...(cluster ? { mc: cluster } : {}) });
-    return cluster;
   }
 
   private async load(mc: MeetingCluster, pod: KubeObject, now: number): Promise<PodLoad> {

@@ -4,6 +4,7 @@
 // recommended during that window wins, as the HPA's stabilisation window does), never below the
 // pods that host meetings (removing one would cut a meeting), and never while a pod's load is
 // unknown (an unreachable pod is not an empty pod).
+import { withinBounds } from '../api/autoscaling.js';
 import type { AutoscalingSpec } from '../api/types.js';
 
 /** A running SFU pod and what its metrics said; participants undefined = could not be read. */
@@ -68,7 +69,6 @@ export interface Decision {
  */
 export const SCALE_DOWN_TOLERANCE = 0.1;
 
-const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const hostMeetings = (n: number) => `${plural(n, 'pod')} ${n === 1 ? 'hosts' : 'host'} meetings`;
 
@@ -87,9 +87,9 @@ export function decide(i: DecisionInput): Decision {
   const rooms = known.reduce((a, p) => a + (p.rooms ?? 0), 0);
   const unknownPods = pods.length - known.length;
   const busyPods = known.filter((p) => p.participants! > 0 || (p.rooms ?? 0) > 0).length;
-  const wanted = clamp(Math.ceil(participants / target), min, max);
+  const wanted = withinBounds(policy, Math.ceil(participants / target));
   // What the scale-down side recommends: the load must fit with the tolerance margin.
-  const recommended = Math.max(wanted, clamp(Math.ceil(participants / (target * (1 - SCALE_DOWN_TOLERANCE))), min, max));
+  const recommended = Math.max(wanted, withinBounds(policy, Math.ceil(participants / (target * (1 - SCALE_DOWN_TOLERANCE)))));
   const previous = i.state ?? { since: now, window: [] };
   const state: ScalingState = { since: previous.since, window: remember(previous.window, now, recommended, windowMs) };
   const load = `${plural(participants, 'participant')} in ${plural(rooms, 'room')} on ${plural(known.length, 'pod')}${unknownPods ? ` (${unknownPods} unreadable)` : ''}`;

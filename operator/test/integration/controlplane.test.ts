@@ -117,7 +117,7 @@ describe('rendered SFU on real scheduling (kube-scheduler + kwok nodes)', () => 
     const fit = nodes.filter((n: any) => allowed.includes(zoneOf.get(n.metadata.name)!)).length;
     expect(fit).toBeLessThan(nodes.length); // some nodes sit in zone c
     // As many pods as nodes in the allowed zones, then one more.
-    const objects = renderCluster(cluster!, TEST_SECRETS, { sfuReplicas: fit });
+    const objects = renderCluster(cluster!, TEST_SECRETS, { autoscaledReplicas: fit });
     kubectlOk(['apply', '--server-side', '--field-manager=meet-operator', '-f', '-'], docs(objects));
 
     const pods = () => JSON.parse(kubectlOk(['get', 'pods', '-n', 'sched-test', '-l', 'app.kubernetes.io/component=sfu', '-o', 'json'])).items;

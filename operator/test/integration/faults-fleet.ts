@@ -1,7 +1,7 @@
 // Many light MeetingClusters on a control plane of the fault tests, and the checks every fault
 // ends with: converged, nothing missing, nothing extra, nothing orphaned.
 import { validateMeetingCluster } from '../../src/api/validate.js';
-import { generateSecrets } from '../../src/controller/generate-secrets.js';
+import { generateSecrets } from '../../src/credentials/generate.js';
 import { CHILD_TYPES } from '../../src/kube/resources.js';
 import { renderCluster } from '../../src/render/index.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../src/api/names.js';

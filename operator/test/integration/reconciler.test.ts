@@ -136,6 +136,27 @@ describe('meet-operator run', () => {
     await waitReady('it-create');
   });
 
+  it('reports a generated Secret that lost its keys once, in status and an event, and does not retry it', async () => {
+    const key = 'it-create/visio';
+    kubectlOk(['patch', 'secret', 'visio-redis-auth', '-n', 'it-create', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/data', value: {} }])]);
+    const mc = await eventually('Ready=False naming the Secret', () => {
+      const mc = tryGet('mc', 'visio', '-n', 'it-create');
+      return /visio-redis-auth exists but lacks its generated keys/.test(condition(mc, 'Ready')?.message ?? '') ? mc : undefined;
+    });
+    expect(condition(mc, 'Ready')).toMatchObject({ status: 'False', reason: 'ApplyFailed', message: expect.stringContaining('delete it to have it regenerated') });
+    const events = getJson('events', '-n', 'it-create', '--field-selector', 'involvedObject.kind=MeetingCluster,reason=ApplyFailed').items;
+    expect(events.map((e: any) => e.message).join('\n')).toContain('visio-redis-auth exists but lacks its generated keys');
+    // Terminal: no backoff loop. Only resyncs (every 3 s here) and events bring the key back.
+    const failures = () => op.logs.filter((l) => l.includes('"msg":"reconcile failed') && l.includes(key));
+    await settle(5000);
+    expect(failures().every((l) => l.includes('not retried until the cluster or its children change'))).toBe(true);
+    expect(failures().some((l) => l.includes('retryInMs'))).toBe(false);
+    // Deleting it has it regenerated (the pods read the new value on their next start).
+    kubectlOk(['delete', 'secret', 'visio-redis-auth', '-n', 'it-create']);
+    await eventually('Secret regenerated', () => (secretData('it-create')['visio-redis-auth']?.password ? true : undefined));
+    await waitReady('it-create');
+  });
+
   it('prunes what a mode switch no longer wants (coturn -> embedded TURN)', async () => {
     ensureNamespace('it-switch');
     apply(manifest('it-switch'));

@@ -250,7 +250,7 @@ describe('a rendering mistake fails the same check', () => {
     const { cluster, errors } = validateMeetingCluster(m);
     expect(errors).toEqual([]);
     // The renderer's output, applied as is but for one mode (no operator: this namespace has no MeetingCluster).
-    const objects = renderCluster(cluster!, TEST_SECRETS, { sfuReplicas: 1 }) as any[];
+    const objects = renderCluster(cluster!, TEST_SECRETS, { autoscaledReplicas: 1 }) as any[];
     const sfu = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'visio-sfu');
     const keys = sfu.spec.template.spec.volumes.find((v: any) => v.name === 'api-keys');
     keys.secret.defaultMode = 0o444;

@@ -20,7 +20,7 @@ export const LIVEKIT_REDIS_PASSWORD_ENV = 'LIVEKIT_REDIS_PASSWORD';
 export function stunServersOf(ctx: RenderContext): string[] {
   const { turn, sovereignty } = ctx.mc.spec;
   if (sovereignty.stunServers.length) return sovereignty.stunServers;
-  if (turn.mode === 'coturn' && turn.domain) return [`${turn.udpDomain ?? turn.domain}:${turn.udpPort}`];
+  if (turn.mode === 'coturn' && turn.udpDomain) return [`${turn.udpDomain}:${turn.udpPort}`];
   if (turn.mode === 'external' && turn.external && turn.external.protocol !== 'tls') return [`${turn.external.host}:${turn.external.port}`];
   return [];
 }
@@ -31,7 +31,7 @@ function turnServers(ctx: RenderContext) {
   if (turn.mode === 'coturn' && turn.domain) {
     return [
       { host: turn.domain, port: turn.tlsPort, protocol: 'tls', secret_file },
-      { host: turn.udpDomain ?? turn.domain, port: turn.udpPort, protocol: 'udp', secret_file },
+      { host: turn.udpDomain, port: turn.udpPort, protocol: 'udp', secret_file },
     ];
   }
   if (turn.mode === 'external' && turn.external) {

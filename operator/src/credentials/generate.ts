@@ -1,6 +1,15 @@
-// Credentials are generated here, once, with the platform CSPRNG; render/ only receives them.
+// Credentials are generated here, once, with the platform CSPRNG; render/ only receives them. A layer
+// of its own (below render/, beside nothing else) because both the controller (a new cluster's
+// Secrets) and the CLI (offline rendering) generate them, and neither should reach into the other.
 import { randomBytes, randomInt } from 'node:crypto';
-import type { GeneratedSecrets } from '../render/index.js';
+
+/** Secret values generated once (CSPRNG) and passed to the renderer; stored only in Secrets. */
+export interface GeneratedSecrets {
+  livekitApiKey: string;
+  livekitApiSecret: string;
+  turnSharedSecret: string;
+  redisPassword: string;
+}
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

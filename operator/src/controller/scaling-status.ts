@@ -1,8 +1,9 @@
 // What status says about scaling (pure): the ScalingActive condition and the load figures, from
 // the spec's mode and the autoscaler's latest outcome.
+import { scalingMode } from '../api/autoscaling.js';
 import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
 import { objectName } from '../api/names.js';
-import type { ScalingOutcome } from './autoscaler.js';
+import type { ScalingOutcome } from '../scaling/autoscaler.js';
 
 export interface ScalingReport {
   condition: { status: 'True' | 'False' | 'Unknown'; reason: string; message: string };
@@ -13,10 +14,11 @@ export interface ScalingReport {
 
 export function scalingReport(mc: MeetingCluster, outcome: ScalingOutcome | undefined, maxTotalSfuNodes?: number, previous?: MeetingClusterStatus): ScalingReport {
   const a = mc.spec.autoscaling;
-  if (!a.enabled) {
+  const mode = scalingMode(a);
+  if (mode === 'fixed') {
     return { condition: { status: 'False', reason: 'Disabled', message: `fixed at spec.sfu.replicas=${mc.spec.sfu.replicas} (kubectl scale meetingcluster/${mc.metadata.name} --replicas=N)` } };
   }
-  if (a.metric === 'cpu') {
+  if (mode === 'cpu') {
     return { condition: { status: 'True', reason: 'HorizontalPodAutoscaler', message: `HorizontalPodAutoscaler ${objectName(mc, 'sfu')} keeps SFU CPU near ${a.targetCPUUtilizationPercentage}% with ${a.minReplicas}-${a.maxReplicas} pods` } };
   }
   if (!outcome) {

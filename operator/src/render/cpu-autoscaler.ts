@@ -3,13 +3,14 @@
 // renders nothing: the operator sets the replica count itself.)
 import type { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { scalingMode } from '../api/autoscaling.js';
 import type { RenderContext } from './context.js';
 import { objectName, standardLabels } from '../api/names.js';
 
-export function addAutoscaler(chart: Chart, ctx: RenderContext): void {
+export function addCpuAutoscaler(chart: Chart, ctx: RenderContext): void {
   const { mc } = ctx;
   const { autoscaling } = mc.spec;
-  if (!autoscaling.enabled || autoscaling.metric !== 'cpu') return;
+  if (scalingMode(autoscaling) !== 'cpu') return;
   new kplus.k8s.KubeHorizontalPodAutoscalerV2(chart, `${objectName(mc, 'sfu')}-hpa`, {
     metadata: { name: objectName(mc, 'sfu'), labels: standardLabels(mc, 'sfu') },
     spec: {

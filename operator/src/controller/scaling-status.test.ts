@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { validateMeetingCluster } from '../api/validate.js';
 import { baseManifest } from '../../test/specs.js';
-import { computeStatus } from '../controller/status.js';
+import { computeStatus } from './status.js';
 import type { KubeObject } from '../kube/object.js';
-import type { ScalingOutcome } from './autoscaler.js';
-import { decide } from './decide.js';
-import { ANNOTATION_DELETION_COST, deletionCosts, UNKNOWN_LOAD_COST } from './deletion-cost.js';
-import { scalingReport } from './report.js';
+import type { ScalingOutcome } from '../scaling/autoscaler.js';
+import { decide } from '../scaling/decide.js';
+import { ANNOTATION_DELETION_COST, deletionCosts, UNKNOWN_LOAD_COST } from '../scaling/deletion-cost.js';
+import { scalingReport } from './scaling-status.js';
 
 const withScaling = (autoscaling: object) => validateMeetingCluster({ ...baseManifest(), spec: { ...baseManifest().spec, autoscaling } }).cluster!;
 const participants = withScaling({ enabled: true, minReplicas: 2, maxReplicas: 6, targetParticipantsPerNode: 100 });

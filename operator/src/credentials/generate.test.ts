@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateSecrets, randomAlphanumeric } from './generate-secrets.js';
+import { generateSecrets, randomAlphanumeric } from './generate.js';
 
 describe('generateSecrets', () => {
   it('makes LiveKit-shaped keys and long, URL/YAML/INI-safe secrets', () => {
