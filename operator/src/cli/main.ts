@@ -102,7 +102,7 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     .option('--namespaces <list>', 'comma-separated namespaces to watch (default: $WATCH_NAMESPACES or all)', process.env.WATCH_NAMESPACES ?? '')
     .option('--concurrency <n>', 'MeetingClusters reconciled at once, and write requests in flight at most', '4')
     .option('--resync-seconds <n>', 'reconcile every MeetingCluster at least this often', '300')
-    .option('--relist-seconds <n>', 'relist every watched kind this often', '600')
+    .option('--relist-seconds <n>', 'also relist every watched kind this often (default 0: never; resyncs replay the cache)', '0')
     .option('--listen <host:port>', 'address of /healthz, /readyz and /metrics', '0.0.0.0:8080')
     .option('--no-leader-elect', 'do not take a Lease (single replica only)')
     .option('--leader-election-namespace <ns>', 'namespace of the Lease', process.env.POD_NAMESPACE ?? 'default')
@@ -174,6 +174,8 @@ const positive = (flag: string, v: string): number => {
   return n;
 };
 
+const nonNegative = (flag: string, v: string): number => (Number(v) === 0 && v.trim() !== '' ? 0 : positive(flag, v));
+
 function runOperator(o: RunFlags): void {
   const [host, portText] = o.listen.includes(':') ? [o.listen.slice(0, o.listen.lastIndexOf(':')), o.listen.slice(o.listen.lastIndexOf(':') + 1)] : ['0.0.0.0', o.listen];
   const log = createLogger();
@@ -182,7 +184,7 @@ function runOperator(o: RunFlags): void {
     namespaces: o.namespaces.split(',').map((s) => s.trim()).filter(Boolean),
     concurrency: positive('--concurrency', o.concurrency),
     resyncSeconds: positive('--resync-seconds', o.resyncSeconds),
-    relistSeconds: positive('--relist-seconds', o.relistSeconds),
+    relistSeconds: nonNegative('--relist-seconds', o.relistSeconds),
     listenHost: host,
     listenPort: Number(portText),
     leaderElect: o.leaderElect,

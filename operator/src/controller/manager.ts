@@ -29,7 +29,7 @@ export interface ManagerOptions {
   concurrency: number;
   /** Every key is reconciled again this often, even without events. */
   resyncSeconds: number;
-  /** Informers relist this often (catches anything a watch missed). */
+  /** Informers also relist this often (0: never; the resync replays the cache instead). */
   relistSeconds: number;
   /** Address of /healthz, /readyz, /metrics; port 0 picks a free one. */
   listenHost: string;

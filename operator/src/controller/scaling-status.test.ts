@@ -2,10 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { validateMeetingCluster } from '../api/validate.js';
 import { baseManifest } from '../../test/specs.js';
 import { computeStatus } from './status.js';
-import type { KubeObject } from '../kube/object.js';
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
 import { decide } from '../scaling/decide.js';
-import { ANNOTATION_DELETION_COST, deletionCosts, UNKNOWN_LOAD_COST } from '../scaling/deletion-cost.js';
 import { scalingReport } from './scaling-status.js';
 
 const withScaling = (autoscaling: object) => validateMeetingCluster({ ...baseManifest(), spec: { ...baseManifest().spec, autoscaling } }).cluster!;
@@ -56,23 +54,5 @@ describe('scalingReport', () => {
     const s = computeStatus({ generation: 1, cluster: participants, applyErrors: [], sovereignty: { ok: true, message: 'compliant' }, now: '2026-11-27T10:00:00Z', scaling: scalingReport(participants, outcome(4)) });
     expect(s.conditions!.find((c) => c.type === 'ScalingActive')).toMatchObject({ status: 'True', reason: 'ScaledUp' });
     expect(s).toMatchObject({ participants: 310, rooms: 5, desiredReplicas: 4 });
-  });
-});
-
-describe('deletionCosts', () => {
-  const pod = (name: string, cost?: string, deleting = false): KubeObject => ({
-    metadata: { name, annotations: cost === undefined ? {} : { [ANNOTATION_DELETION_COST]: cost }, ...(deleting ? { deletionTimestamp: 'x' } : {}) },
-  });
-
-  it('patches each pod whose cost is not its participant count; unknown load is priced as busy', () => {
-    const patches = deletionCosts([{ name: 'a', participants: 12 }, { name: 'b', participants: 0 }, { name: 'c' }], [pod('a', '3'), pod('b', '0'), pod('c')]);
-    expect(patches).toEqual([
-      { name: 'a', patch: { metadata: { annotations: { [ANNOTATION_DELETION_COST]: '12' } } } },
-      { name: 'c', patch: { metadata: { annotations: { [ANNOTATION_DELETION_COST]: String(UNKNOWN_LOAD_COST) } } } },
-    ]);
-  });
-
-  it('nothing to do when every cost is in place; pods gone or terminating are skipped', () => {
-    expect(deletionCosts([{ name: 'a', participants: 5 }, { name: 'gone', participants: 1 }, { name: 't', participants: 0 }], [pod('a', '5'), pod('t', undefined, true)])).toEqual([]);
   });
 });

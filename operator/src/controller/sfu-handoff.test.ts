@@ -4,8 +4,7 @@ import { validateMeetingCluster } from '../api/validate.js';
 import type { KubeObject } from '../kube/object.js';
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
 import { decide } from '../scaling/decide.js';
-import { ANNOTATION_DELETION_COST } from '../scaling/deletion-cost.js';
-import { deletionCostsBeforeScaleDown, handedOverReplicas, scaleAnnouncement } from './sfu-handoff.js';
+import { ANNOTATION_DELETION_COST, deletionCosts, deletionCostsBeforeScaleDown, handedOverReplicas, scaleAnnouncement, UNKNOWN_LOAD_COST } from './sfu-handoff.js';
 
 const withScaling = (autoscaling: object) => validateMeetingCluster({ ...baseManifest(), spec: { ...baseManifest().spec, autoscaling } }).cluster!;
 const participants = withScaling({ enabled: true, minReplicas: 1, maxReplicas: 6, targetParticipantsPerNode: 100 });
@@ -39,5 +38,23 @@ describe('scaleAnnouncement', () => {
     expect(scaleAnnouncement(participants, outcome(1), 2, 3)).toMatchObject({ reason: 'ScaledUp', message: 'SFU 2 -> 3 pods: spec.autoscaling allows 1-6 SFU pods' });
     expect(scaleAnnouncement(participants, outcome(2), 2, 2)).toBeUndefined();
     expect(scaleAnnouncement(withScaling({ enabled: false }), undefined, 2, 3)).toBeUndefined();
+  });
+});
+
+describe('deletionCosts', () => {
+  const pod = (name: string, cost?: string, deleting = false): KubeObject => ({
+    metadata: { name, annotations: cost === undefined ? {} : { [ANNOTATION_DELETION_COST]: cost }, ...(deleting ? { deletionTimestamp: 'x' } : {}) },
+  });
+
+  it('patches each pod whose cost is not its participant count; unknown load is priced as busy', () => {
+    const patches = deletionCosts([{ name: 'a', participants: 12 }, { name: 'b', participants: 0 }, { name: 'c' }], [pod('a', '3'), pod('b', '0'), pod('c')]);
+    expect(patches).toEqual([
+      { name: 'a', patch: { metadata: { annotations: { [ANNOTATION_DELETION_COST]: '12' } } } },
+      { name: 'c', patch: { metadata: { annotations: { [ANNOTATION_DELETION_COST]: String(UNKNOWN_LOAD_COST) } } } },
+    ]);
+  });
+
+  it('nothing to do when every cost is in place; pods gone or terminating are skipped', () => {
+    expect(deletionCosts([{ name: 'a', participants: 5 }, { name: 'gone', participants: 1 }, { name: 't', participants: 0 }], [pod('a', '5'), pod('t', undefined, true)])).toEqual([]);
   });
 });

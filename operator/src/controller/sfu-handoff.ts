@@ -6,7 +6,7 @@ import { scalingMode } from '../api/autoscaling.js';
 import type { MeetingCluster } from '../api/types.js';
 import type { KubeObject } from '../kube/object.js';
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
-import { deletionCosts } from '../scaling/deletion-cost.js';
+import type { PodLoad } from '../scaling/decide.js';
 
 /** The autoscaler as the reconciler sees it: the latest outcome per MeetingCluster key. */
 export interface ScalingSource {
@@ -52,4 +52,27 @@ export function scaleAnnouncement(
   // The autoscaler's reason, unless the spec's bounds moved before its next round did.
   const why = outcome && outcome.replicas === to ? outcome.decision.message : `spec.autoscaling allows ${minReplicas}-${maxReplicas} SFU pods`;
   return { reason: to > from ? 'ScaledUp' : 'ScaledDown', message: `SFU ${from} -> ${to} pods: ${why}`, why };
+}
+
+// controller.kubernetes.io/pod-deletion-cost: the ReplicaSet controller removes pods with the lowest
+// cost first (after unscheduled, pending and unready ones). Set to each pod's participant count
+// before a scale-down, the emptiest pods go and no meeting is cut while an empty pod exists.
+export const ANNOTATION_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
+
+/** Cost of a pod whose load is unknown: as if busy (int32 max), so a known-empty pod goes first. */
+export const UNKNOWN_LOAD_COST = 2147483647;
+
+const costOf = (p: PodLoad): number => (p.participants === undefined ? UNKNOWN_LOAD_COST : Math.min(p.participants, UNKNOWN_LOAD_COST - 1));
+
+/** Merge patches for the pods whose annotation differs from their load (none when all match). */
+export function deletionCosts(loads: readonly PodLoad[], pods: readonly KubeObject[]): { name: string; patch: object }[] {
+  const out: { name: string; patch: object }[] = [];
+  for (const load of loads) {
+    const pod = pods.find((p) => p.metadata.name === load.name);
+    if (!pod || pod.metadata.deletionTimestamp) continue;
+    const cost = String(costOf(load));
+    if (pod.metadata.annotations?.[ANNOTATION_DELETION_COST] === cost) continue;
+    out.push({ name: load.name, patch: { metadata: { annotations: { [ANNOTATION_DELETION_COST]: cost } } } });
+  }
+  return out;
 }

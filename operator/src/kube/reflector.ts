@@ -5,7 +5,9 @@
 //     with exponential backoff when it fails;
 //   - 410 Gone (the resourceVersion was compacted away) triggers a fresh list;
 //   - a watchdog restarts a watch that has gone silent (half-open TCP: client-node #596, #958);
-//   - a periodic relist catches anything missed, and the controller resyncs every key then.
+//   - no periodic relist by default: as in client-go, the controller's resync replays the cache (every
+//     key is reconciled again from what the cache holds), which costs the API server nothing; a
+//     relist period (relistMs) can be set for a cluster whose watches are known to lose events.
 import type { Logger } from '../log.js';
 import { Backoff, sleep } from './backoff.js';
 import { compactObject } from './compact.js';
@@ -26,7 +28,7 @@ export interface ReflectorOptions {
   onEvent?: (type: EventType, obj: KubeObject, old?: KubeObject) => void;
   /** Restart a watch that delivered nothing (not even a bookmark) for this long. */
   watchdogMs?: number;
-  /** Full relist period. */
+  /** Full relist period; default none (watches resume, 410 and silent watches relist). */
   relistMs?: number;
   /** The kind may not be served (an optional CRD): a 404 list counts as empty and is retried slowly. */
   optional?: boolean;
@@ -74,9 +76,10 @@ export class Reflector {
   }
 
   start(): void {
-    const relistMs = this.o.relistMs ?? 10 * 60_000;
-    this.relistTimer = setInterval(() => this.relist(), relistMs);
-    this.relistTimer.unref();
+    if (this.o.relistMs) {
+      this.relistTimer = setInterval(() => this.relist(), this.o.relistMs);
+      this.relistTimer.unref();
+    }
     void this.run();
   }
 

@@ -54,7 +54,7 @@ describe('API server faults', () => {
     const [steady, ...fresh] = outage as [string, ...string[]];
     cp.apply([lightCluster(steady)]);
     const via = cp.kubeconfigVia(cp.userKubeconfig(USER), `https://127.0.0.1:${proxy.port}`, 'operator-via-proxy');
-    // Default resync (5 min) and relist (10 min): recovery within this test can only come from the watches.
+    // Default resync (5 min), no periodic relist: recovery within this test can only come from the watches.
     const op = cp.startOperator('outage', ['--no-leader-elect'], via);
     running.push(op);
     await waitLogged(op, 'starting workers');
