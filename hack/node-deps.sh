@@ -28,7 +28,7 @@ die() { printf '[node-deps] ERROR: %s\n' "$*" >&2; exit 1; }
 WANT=(runc:/usr/sbin/runc
       iptables:/usr/sbin/iptables iptables:/usr/sbin/iptables-save iptables:/usr/sbin/iptables-restore
       iptables:/usr/sbin/ip6tables iptables:/usr/sbin/ip6tables-save iptables:/usr/sbin/ip6tables-restore
-      conntrack:/usr/sbin/conntrack umoci:/usr/bin/umoci skopeo:/usr/bin/skopeo
+      nftables:/usr/sbin/nft conntrack:/usr/sbin/conntrack umoci:/usr/bin/umoci skopeo:/usr/bin/skopeo
       chromium:/usr/bin/chromium libnss3-tools:/usr/bin/certutil)
 
 # shellcheck source=lib/apt-deps.sh

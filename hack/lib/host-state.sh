@@ -76,6 +76,13 @@ restore_sysctls() {
 
 restore_rules() {
   local dir=$1
+  # Without nft (hack/node-deps.sh installs it; a host that predates that may lack it), iptables'
+  # own restore puts back what it recorded.
+  if ! command -v nft >/dev/null; then
+    iptables-restore <"$dir/iptables.txt"
+    ip6tables-restore <"$dir/ip6tables.txt"
+    return
+  fi
   # iptables here is Debian's iptables-nft: every iptables/ip6tables rule lives in nftables, so the
   # recorded nft rule set is the whole truth. Put it back as it was (usually: empty).
   nft flush ruleset

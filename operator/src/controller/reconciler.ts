@@ -7,14 +7,16 @@
 import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ANNOTATION_PAUSED, LABEL_CLUSTER, objectName } from '../api/names.js';
+import { formatFieldError, type FieldError } from '../api/errors.js';
 import type { MeetingCluster } from '../api/types.js';
 import { ValidatedSpecs } from '../api/validated.js';
 import type { Requester } from '../kube/http.js';
 import type { KubeObject } from '../kube/object.js';
 import type { Logger } from '../log.js';
+import type { ScalingOutcome } from '../scaling/autoscaler.js';
 import type { GeneratedSecrets } from '../render/context.js';
 import { scalingReport } from './scaling-status.js';
-import { childId, ClusterWrites, PartialApplyError, type Caches, type Change } from './cluster-writes.js';
+import { childId, ClusterWrites, PartialApplyError, type ApplyOutcome, type Caches, type Change } from './cluster-writes.js';
 import { desiredState, type DesiredState } from './desired.js';
 import { digest, ownerReferenceTo, type OwnerReference } from './diff.js';
 import type { EventSink, EventType } from './events.js';
@@ -60,6 +62,20 @@ const RENDERED_ENTRIES = 128;
 
 type Announce = (type: EventType, reason: string, message: string) => void;
 
+/** What one reconcile will write, decided before any write. */
+interface Plan extends DesiredState {
+  cluster: MeetingCluster;
+  /** Generated Secrets to create (the others exist and were read). */
+  createSecrets: string[];
+  outcome: ScalingOutcome | undefined;
+  /** spec.replicas of the SFU Deployment in the cache, before this reconcile. */
+  runningSfu: number | undefined;
+  /** Deletion costs still to set before the SFU count may go down. */
+  deletionCosts: { name: string; patch: object }[];
+  /** Leave the SFU Deployment's count as it is this time: its pods' costs are not in place yet. */
+  holdSfu: boolean;
+}
+
 /** Ours and still wanted? Only objects this very MeetingCluster owns are ever pruned. */
 const ownedBy = (o: KubeObject, uid: string) => o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller) ?? false;
 
@@ -87,16 +103,17 @@ export class Reconciler {
       log.debug('paused: not reconciling');
       return DONE;
     }
-    const generation = live.metadata.generation ?? 0;
     const { errors, cluster } = this.specs.of(live);
-    if (!cluster) {
-      // Nothing running is touched: only the status and an event say what is wrong.
-      log.warn('invalid spec; children left untouched', { errors });
-      await this.writes.writeStatus(live, computeStatus({ generation, previous: live.status, invalid: errors, applyErrors: [], sovereignty: { ok: false, message: '' }, now: this.now() }));
-      this.d.events.record(live, 'Warning', 'InvalidSpec', errors.map((e) => `${e.path}: ${e.message}`).join('; '));
-      return DONE;
-    }
+    if (!cluster) return this.reportInvalid(live, errors, log);
+    const plan = await this.plan(key, live, cluster);
+    const written = await this.converge(live, plan, log);
+    await this.report(live, plan, written, log);
+    if (written.errors.length) throw new Error(`apply failed: ${written.errors.join('; ')}`);
+    return plan.holdSfu ? { requeueAfterMs: DELETION_COST_RECHECK_MS } : DONE;
+  }
 
+  /** What this reconcile will write: the credentials, the SFU count handed over, the children and their audit. */
+  private async plan(key: string, live: KubeObject, cluster: MeetingCluster): Promise<Plan> {
     let credentials: Awaited<ReturnType<typeof readGeneratedSecrets>>;
     try {
       credentials = await readGeneratedSecrets(this.d.http, { cached: (ns, n) => this.writes.cacheOf('Secret').get(ns, n) }, cluster, this.writes.conflictedSecrets);
@@ -104,26 +121,25 @@ export class Reconciler {
       if (isTerminal(e)) await this.reportTerminal(live, cluster, e.message);
       throw e;
     }
-
     const outcome = this.d.scaling?.outcome(key);
-    const sfuName = objectName(cluster, 'sfu');
-    const deployments = this.writes.cacheOf('Deployment');
-    const running = deployments.get(namespace, sfuName)?.spec?.replicas as number | undefined;
-    const owner = ownerReferenceTo(live);
-    const { children: desired, sovereignty } = this.desired(key, cluster, credentials.values, credentials.used, handedOverReplicas(cluster, running, outcome), owner);
-
+    const runningSfu = this.sfuOf(cluster)?.spec?.replicas as number | undefined;
+    const desired = this.desired(key, cluster, credentials.values, credentials.used, handedOverReplicas(cluster, runningSfu, outcome), ownerReferenceTo(live));
     // Costs first; replicas only once our cache shows every cost in place (a requeue shortly), so
     // the ReplicaSet controller's cache has them too.
-    const renderedSfu = desired.find((o) => o.kind === 'Deployment' && o.metadata.name === sfuName)?.spec?.replicas as number | undefined;
-    const costs = deletionCostsBeforeScaleDown(renderedSfu, running, outcome, (pod) => this.d.caches.sfuPods?.get(namespace, pod));
-    const applyErrors = await this.writes.patchPods(namespace, costs);
-    const holdSfu = costs.length > 0;
+    const sfuName = objectName(cluster, 'sfu');
+    const renderedSfu = desired.children.find((o) => o.kind === 'Deployment' && o.metadata.name === sfuName)?.spec?.replicas as number | undefined;
+    const deletionCosts = deletionCostsBeforeScaleDown(renderedSfu, runningSfu, outcome, (pod) => this.d.caches.sfuPods?.get(cluster.metadata.namespace, pod));
+    return { cluster, children: desired.children, sovereignty: desired.sovereignty, createSecrets: credentials.missing, outcome, runningSfu, deletionCosts, holdSfu: deletionCosts.length > 0 };
+  }
 
-    const changes: Change[] = [];
+  /** Writes the plan: deletion costs, then every child that differs, then prunes what is no longer wanted. */
+  private async converge(live: KubeObject, plan: Plan, log: Logger): Promise<ApplyOutcome> {
+    const { namespace, name, uid } = { ...live.metadata, uid: live.metadata.uid! };
+    const sfuName = objectName(plan.cluster, 'sfu');
+    const errors = await this.writes.patchPods(namespace!, plan.deletionCosts);
+    let applied: ApplyOutcome;
     try {
-      const applied = await this.writes.apply({ desired, createSecrets: credentials.missing, skip: (o) => holdSfu && o.kind === 'Deployment' && o.metadata.name === sfuName }, log);
-      changes.push(...applied.changes);
-      applyErrors.push(...applied.errors);
+      applied = await this.writes.apply({ desired: plan.children, createSecrets: plan.createSecrets, skip: (o) => plan.holdSfu && o.kind === 'Deployment' && o.metadata.name === sfuName }, log);
     } catch (e) {
       if (!(e instanceof PartialApplyError)) throw e;
       // The server failed part-way: what was written before is announced all the same (the retry
@@ -131,33 +147,32 @@ export class Reconciler {
       this.announceChanges(log, e.changes, (...a) => this.d.events.record(live, ...a));
       throw e.cause;
     }
-    const owned = [...this.d.caches.children.values()].flatMap((c) => c.listByLabel(namespace, LABEL_CLUSTER, name).filter((o) => ownedBy(o, owner.uid)));
-    const pruned = await this.writes.prune(namespace, owned, new Set(desired.map(childId)));
-    changes.push(...pruned.changes);
-    applyErrors.push(...pruned.errors);
+    const owned = [...this.d.caches.children.values()].flatMap((c) => c.listByLabel(namespace, LABEL_CLUSTER, name).filter((o) => ownedBy(o, uid)));
+    const pruned = await this.writes.prune(namespace!, owned, new Set(plan.children.map(childId)));
+    return { changes: [...applied.changes, ...pruned.changes], errors: [...errors, ...applied.errors, ...pruned.errors] };
+  }
 
-    // Events go out once the status is written: the status is what users and tools wait for, and
-    // an Event sent first would queue in front of it at the API server.
+  /** Status, then the events of what changed (an Event sent first would queue in front of the status users wait for). */
+  private async report(live: KubeObject, plan: Plan, written: ApplyOutcome, log: Logger): Promise<void> {
+    const { cluster, outcome } = plan;
     const announcements: Parameters<Announce>[] = [];
     const announce: Announce = (...a) => void announcements.push(a);
-    this.announceChanges(log, changes, announce);
-    if (applyErrors.length) announce('Warning', 'ApplyFailed', applyErrors.join('; '));
-    const scaled = scaleAnnouncement(cluster, outcome, running, deployments.get(namespace, sfuName)?.spec?.replicas);
+    this.announceChanges(log, written.changes, announce);
+    if (written.errors.length) announce('Warning', 'ApplyFailed', written.errors.join('; '));
+    const sfu = this.sfuOf(cluster);
+    const scaled = scaleAnnouncement(cluster, outcome, plan.runningSfu, sfu?.spec?.replicas);
     if (scaled) {
-      log.info('scaled SFU', { from: running, to: deployments.get(namespace, sfuName)?.spec?.replicas, why: scaled.why });
+      log.info('scaled SFU', { from: plan.runningSfu, to: sfu?.spec?.replicas, why: scaled.why });
       announce('Normal', scaled.reason, scaled.message);
     }
-
     const status = computeStatus({
-      generation,
+      ...this.workloadsOf(cluster),
+      generation: live.metadata.generation ?? 0,
       previous: live.status,
       cluster,
-      sfu: deployments.get(namespace, sfuName),
-      turn: deployments.get(namespace, objectName(cluster, 'turn')),
-      redis: this.writes.cacheOf('StatefulSet').get(namespace, objectName(cluster, 'redis')),
-      applyErrors,
+      applyErrors: written.errors,
       scaling: scalingReport(cluster, outcome, this.d.scaling?.maxTotalSfuNodes, live.status),
-      sovereignty,
+      sovereignty: plan.sovereignty,
       now: this.now(),
     });
     try {
@@ -165,25 +180,43 @@ export class Reconciler {
     } finally {
       for (const a of announcements) this.d.events.record(live, ...a);
     }
-    if (applyErrors.length) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
-    return holdSfu ? { requeueAfterMs: DELETION_COST_RECHECK_MS } : DONE;
+  }
+
+  /** Nothing running is touched: only the status and an event say what is wrong. */
+  private async reportInvalid(live: KubeObject, errors: FieldError[], log: Logger): Promise<ReconcileResult> {
+    log.warn('invalid spec; children left untouched', { errors });
+    await this.writes.writeStatus(live, computeStatus({ generation: live.metadata.generation ?? 0, previous: live.status, invalid: errors, applyErrors: [], sovereignty: { ok: false, message: '' }, now: this.now() }));
+    this.d.events.record(live, 'Warning', 'InvalidSpec', errors.map(formatFieldError).join('; '));
+    return DONE;
   }
 
   /** A problem only a person can fix: status and a Warning event say what to do; nothing is written. */
   private async reportTerminal(live: KubeObject, cluster: MeetingCluster, message: string): Promise<void> {
-    const sovereignty = live.status?.conditions?.find((c: { type: string }) => c.type === 'Sovereign');
+    const sovereign = live.status?.conditions?.find((c: { type: string }) => c.type === 'Sovereign');
     await this.writes.writeStatus(live, computeStatus({
+      ...this.workloadsOf(cluster),
       generation: live.metadata.generation ?? 0,
       previous: live.status,
       cluster,
-      sfu: this.writes.cacheOf('Deployment').get(live.metadata.namespace, objectName(cluster, 'sfu')),
-      turn: this.writes.cacheOf('Deployment').get(live.metadata.namespace, objectName(cluster, 'turn')),
-      redis: this.writes.cacheOf('StatefulSet').get(live.metadata.namespace, objectName(cluster, 'redis')),
       applyErrors: [message],
-      sovereignty: { ok: sovereignty?.status === 'True', message: sovereignty?.message ?? '' },
+      sovereignty: { ok: sovereign?.status === 'True', message: sovereign?.message ?? '' },
       now: this.now(),
     }));
     this.d.events.record(live, 'Warning', 'ApplyFailed', message);
+  }
+
+  private sfuOf(cluster: MeetingCluster): KubeObject | undefined {
+    return this.writes.cacheOf('Deployment').get(cluster.metadata.namespace, objectName(cluster, 'sfu'));
+  }
+
+  /** The live workloads status reads, from the caches. */
+  private workloadsOf(cluster: MeetingCluster): { sfu?: KubeObject; turn?: KubeObject; redis?: KubeObject } {
+    const ns = cluster.metadata.namespace;
+    return {
+      sfu: this.sfuOf(cluster),
+      turn: this.writes.cacheOf('Deployment').get(ns, objectName(cluster, 'turn')),
+      redis: this.writes.cacheOf('StatefulSet').get(ns, objectName(cluster, 'redis')),
+    };
   }
 
   /** A log line per changed child and an Event per kind of change. */

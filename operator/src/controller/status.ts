@@ -61,6 +61,54 @@ export function mergeConditions(previous: Condition[] | undefined, next: Omit<Co
   });
 }
 
+/** What the conditions are decided from: each component's availability and the reconcile's outcome. */
+interface Facts {
+  generation: number;
+  sfu: Availability;
+  turn: Availability;
+  redis: Availability;
+  applyErrors: string[];
+  sovereignty: { ok: boolean; message: string };
+  scaling?: ScalingReport;
+  signalling: string;
+}
+
+type ConditionRule = (f: Facts) => Omit<Condition, 'lastTransitionTime'> | undefined;
+
+const notReady = (f: Facts) => ([['SFU', f.sfu], ['TURN', f.turn], ['Redis', f.redis]] as const).filter(([, a]) => !a.ok).map(([n, a]) => `${n}: ${a.message}`);
+const progressing = (f: Facts) => f.sfu.progressing || f.turn.progressing || f.redis.progressing;
+
+/** The conditions of a valid spec, in the order status lists them: one small decision each (cert-manager's style). */
+const CONDITIONS: ConditionRule[] = [
+  (f) => {
+    if (f.applyErrors.length) return cond('Ready', false, 'ApplyFailed', f.applyErrors.join('; '), f.generation);
+    const waiting = notReady(f);
+    return waiting.length ? cond('Ready', false, 'ComponentsNotReady', waiting.join('; '), f.generation) : cond('Ready', true, 'Ready', `serving ${f.signalling}`, f.generation);
+  },
+  (f) => cond('SFUAvailable', f.sfu.ok, f.sfu.reason, f.sfu.message, f.generation),
+  (f) => cond('TURNAvailable', f.turn.ok, f.turn.reason, f.turn.message, f.generation),
+  (f) => cond('RedisAvailable', f.redis.ok, f.redis.reason, f.redis.message, f.generation),
+  (f) => cond('Sovereign', f.sovereignty.ok, f.sovereignty.ok ? 'Compliant' : 'NotCompliant', f.sovereignty.message, f.generation),
+  (f) => (progressing(f) ? cond('Progressing', true, 'RollingOut', 'children are converging', f.generation) : cond('Progressing', false, 'Stable', 'all children are up to date', f.generation)),
+  (f) => (f.applyErrors.length ? cond('Degraded', true, 'ApplyFailed', f.applyErrors.join('; '), f.generation) : cond('Degraded', false, 'AsExpected', 'no error', f.generation)),
+  (f) => (f.scaling ? cond('ScalingActive', f.scaling.condition.status, f.scaling.condition.reason, f.scaling.condition.message, f.generation) : undefined),
+];
+
+/** TURN's availability: its own workload, the SFU it is embedded in, or what the spec says of it. */
+function turnAvailability(mc: MeetingCluster, sfu: Availability, workload: KubeObject | undefined): Availability {
+  const { turn } = mc.spec;
+  switch (turn.mode) {
+    case 'coturn':
+      return workloadAvailability(workload, 'TURN');
+    case 'embedded':
+      return { ...sfu, reason: sfu.ok ? 'Embedded' : sfu.reason, message: `embedded in the SFU: ${sfu.message}` };
+    case 'external':
+      return external('External', `external TURN ${turn.external?.host}:${turn.external?.port}`);
+    default:
+      return external('Disabled', 'TURN is disabled: clients must reach the SFU directly');
+  }
+}
+
 export function computeStatus(i: StatusInput): MeetingClusterStatus {
   const g = i.generation;
   if (!i.cluster) {
@@ -74,33 +122,19 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
     const kept = (i.previous?.conditions ?? []).filter((c) => !conditions.some((n) => n.type === c.type));
     return { ...i.previous, observedGeneration: g, conditions: [...mergeConditions(i.previous?.conditions, conditions, i.now), ...kept] };
   }
-  const { turn, redis } = i.cluster.spec;
   const sfu = workloadAvailability(i.sfu, 'SFU');
-  const turnA =
-    turn.mode === 'coturn' ? workloadAvailability(i.turn, 'TURN')
-    : turn.mode === 'embedded' ? { ...sfu, reason: sfu.ok ? 'Embedded' : sfu.reason, message: `embedded in the SFU: ${sfu.message}` }
-    : turn.mode === 'external' ? external('External', `external TURN ${turn.external?.host}:${turn.external?.port}`)
-    : external('Disabled', 'TURN is disabled: clients must reach the SFU directly');
-  const redisA = redis.mode === 'managed' ? workloadAvailability(i.redis, 'Redis') : external('External', `external Redis ${redis.external?.address}`);
-  const progressing = sfu.progressing || turnA.progressing || redisA.progressing;
-  const failed = i.applyErrors.length > 0;
-  const notReady = [['SFU', sfu], ['TURN', turnA], ['Redis', redisA]].filter(([, a]) => !(a as Availability).ok).map(([n, a]) => `${n}: ${(a as Availability).message}`);
   const endpoints = endpointsOf(i.cluster);
-
-  const conditions = [
-    failed
-      ? cond('Ready', false, 'ApplyFailed', i.applyErrors.join('; '), g)
-      : notReady.length
-        ? cond('Ready', false, 'ComponentsNotReady', notReady.join('; '), g)
-        : cond('Ready', true, 'Ready', `serving ${endpoints.signalling}`, g),
-    cond('SFUAvailable', sfu.ok, sfu.reason, sfu.message, g),
-    cond('TURNAvailable', turnA.ok, turnA.reason, turnA.message, g),
-    cond('RedisAvailable', redisA.ok, redisA.reason, redisA.message, g),
-    cond('Sovereign', i.sovereignty.ok, i.sovereignty.ok ? 'Compliant' : 'NotCompliant', i.sovereignty.message, g),
-    cond('Progressing', progressing, progressing ? 'RollingOut' : 'Stable', progressing ? 'children are converging' : 'all children are up to date', g),
-    cond('Degraded', failed, failed ? 'ApplyFailed' : 'AsExpected', failed ? i.applyErrors.join('; ') : 'no error', g),
-    ...(i.scaling ? [cond('ScalingActive', i.scaling.condition.status, i.scaling.condition.reason, i.scaling.condition.message, g)] : []),
-  ];
+  const facts: Facts = {
+    generation: g,
+    sfu,
+    turn: turnAvailability(i.cluster, sfu, i.turn),
+    redis: i.cluster.spec.redis.mode === 'managed' ? workloadAvailability(i.redis, 'Redis') : external('External', `external Redis ${i.cluster.spec.redis.external?.address}`),
+    applyErrors: i.applyErrors,
+    sovereignty: i.sovereignty,
+    ...(i.scaling ? { scaling: i.scaling } : {}),
+    signalling: endpoints.signalling,
+  };
+  const conditions = CONDITIONS.map((rule) => rule(facts)).filter((c) => c !== undefined);
   const sfuStatus = i.sfu?.status ?? {};
   return {
     observedGeneration: g,
