@@ -2,7 +2,7 @@
 // stabilisation window so a dip between meetings does not remove nodes. (Participants mode
 // renders nothing: the operator sets the replica count itself.)
 import type { Chart } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-27';
 import { scalingMode } from '../api/autoscaling.js';
 import type { RenderContext } from './context.js';
 import { objectName, standardLabels } from '../api/names.js';
@@ -11,7 +11,7 @@ export function addCpuAutoscaler(chart: Chart, ctx: RenderContext): void {
   const { mc } = ctx;
   const { autoscaling } = mc.spec;
   if (scalingMode(autoscaling) !== 'cpu') return;
-  new kplus.k8s.KubeHorizontalPodAutoscalerV2(chart, `${objectName(mc, 'sfu')}-hpa`, {
+  new k8s.KubeHorizontalPodAutoscalerV2(chart, `${objectName(mc, 'sfu')}-hpa`, {
     metadata: { name: objectName(mc, 'sfu'), labels: standardLabels(mc, 'sfu') },
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: objectName(mc, 'sfu') },

@@ -2,7 +2,7 @@
 // can be fenced is Redis: only this cluster's SFU (pods, or the node ranges host-network traffic
 // comes from) may reach it, so nothing crosses ministries.
 import type { Chart } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-27';
 import type { RenderContext } from './context.js';
 import { REDIS_PORT } from './config/paths.js';
 import { objectName, selectorLabels, standardLabels } from '../api/names.js';
@@ -10,16 +10,16 @@ import { objectName, selectorLabels, standardLabels } from '../api/names.js';
 export function addNetworkPolicies(chart: Chart, ctx: RenderContext): void {
   const { mc } = ctx;
   if (mc.spec.redis.mode !== 'managed') return;
-  const from: kplus.k8s.NetworkPolicyPeer[] = [
+  const from: k8s.NetworkPolicyPeer[] = [
     { podSelector: { matchLabels: selectorLabels(mc, 'sfu') } },
     ...mc.spec.cloud.nodeCIDRs.map((cidr) => ({ ipBlock: { cidr } })),
   ];
-  new kplus.k8s.KubeNetworkPolicy(chart, objectName(mc, 'netpolRedis'), {
+  new k8s.KubeNetworkPolicy(chart, objectName(mc, 'netpolRedis'), {
     metadata: { name: objectName(mc, 'netpolRedis'), labels: standardLabels(mc, 'redis') },
     spec: {
       podSelector: { matchLabels: selectorLabels(mc, 'redis') },
       policyTypes: ['Ingress'],
-      ingress: [{ from, ports: [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(REDIS_PORT) }] }],
+      ingress: [{ from, ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(REDIS_PORT) }] }],
     },
   });
 }

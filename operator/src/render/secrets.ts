@@ -1,15 +1,14 @@
 // The Secrets holding generated credentials. Values are inputs (created once by the controller
 // with a CSPRNG); a Secret the user names in the spec is referenced instead and never rendered.
-import { ApiObject, type Chart } from 'cdk8s';
+import type { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import type { RenderContext } from './context.js';
 import { standardLabels, type Component } from '../api/names.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
 function addSecret(chart: Chart, ctx: RenderContext, component: Component, name: string, data: Record<string, string>): void {
-  new ApiObject(chart, `secret-${name}`, {
-    apiVersion: 'v1',
-    kind: 'Secret',
+  new k8s.KubeSecret(chart, `secret-${name}`, {
     metadata: { name, labels: standardLabels(ctx.mc, component) },
     type: 'Opaque',
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),

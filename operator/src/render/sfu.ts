@@ -1,7 +1,6 @@
 // The LiveKit SFU: config, host-network Deployment (one pod per node), disruption budget and the
 // signalling load balancer.
-import { ApiObject, Duration, type Chart } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
+import { ApiObject, type Chart } from 'cdk8s';
 import { scalingMode, withinBounds } from '../api/autoscaling.js';
 import type { RenderContext } from './context.js';
 import { LIVEKIT_REDIS_PASSWORD_ENV, renderLivekitYaml } from './config/livekit.js';
@@ -17,7 +16,7 @@ import {
 import { configHash } from './hash.js';
 import { ANNOTATION_CONFIG_HASH, objectName, selectorLabels, standardLabels } from '../api/names.js';
 import { addService, loadBalancerAnnotations } from './service.js';
-import { addDisruptionBudget, addWorkload, type PortSpec } from './workload.js';
+import { addDisruptionBudget, addWorkload, httpProbe, NODE_IP, tcpProbe, type Mount, type PortSpec } from './workload.js';
 import { configFileVolume, secretEnv, secretFileVolume, tlsVolume } from './volumes.js';
 import { PUBLIC_IP_VAR, publicIPPrelude, startScript } from './start-script.js';
 import type { ExternalIPSource } from '../cloud/profiles.js';
@@ -64,12 +63,12 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
   const livekitYaml = renderLivekitYaml(ctx);
   const config = configFileVolume(chart, ctx, 'sfu', 'sfuConfig', LIVEKIT_CONFIG_FILE, livekitYaml);
 
-  const mounts = [
+  const mounts: Mount[] = [
     { volume: config, path: LIVEKIT_CONFIG_DIR },
-    { volume: secretFileVolume(chart, 'api-keys', refs.livekitKeys.name, refs.livekitKeys.key, 'keys.yaml'), path: LIVEKIT_KEYS_DIR },
+    { volume: secretFileVolume('api-keys', refs.livekitKeys.name, refs.livekitKeys.key, 'keys.yaml'), path: LIVEKIT_KEYS_DIR },
   ];
   if (refs.turn) {
-    mounts.push({ volume: secretFileVolume(chart, 'turn-secret', refs.turn.name, refs.turn.key, TURN_SECRET_FILE), path: LIVEKIT_TURN_SECRET_DIR });
+    mounts.push({ volume: secretFileVolume('turn-secret', refs.turn.name, refs.turn.key, TURN_SECRET_FILE), path: LIVEKIT_TURN_SECRET_DIR });
   }
   const ports: PortSpec[] = [
     { name: 'http', port: sfu.port },
@@ -78,13 +77,12 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
   ];
   if (turn.mode === 'embedded') {
     ports.push({ name: 'turn-udp', port: turn.udpPort, protocol: 'UDP' }, { name: 'turn-tls', port: TURN_TLS_LISTEN_PORT });
-    if (turn.tlsSecretName) mounts.push({ volume: tlsVolume(chart, 'turn-tls', turn.tlsSecretName), path: LIVEKIT_TLS_DIR });
+    if (turn.tlsSecretName) mounts.push({ volume: tlsVolume('turn-tls', turn.tlsSecretName), path: LIVEKIT_TLS_DIR });
   }
 
   addWorkload(chart, ctx, {
     component: 'sfu',
     name: objectName(mc, 'sfu'),
-    kind: 'Deployment',
     replicas: sfuDeploymentReplicas(ctx),
     hostNetwork: true,
     user: SFU_USER,
@@ -101,15 +99,15 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
       ports,
       env: {
         // livekit-server reads its --node-ip flag from NODE_IP: the address it advertises.
-        ...(ctx.profile.externalIP.kind === 'hostIP' ? { [NODE_IP_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) } : {}),
-        ...(refs.redis ? { [LIVEKIT_REDIS_PASSWORD_ENV]: secretEnv(chart, refs.redis.name, refs.redis.key) } : {}),
+        ...(ctx.profile.externalIP.kind === 'hostIP' ? { [NODE_IP_ENV]: NODE_IP } : {}),
+        ...(refs.redis ? { [LIVEKIT_REDIS_PASSWORD_ENV]: secretEnv(refs.redis.name, refs.redis.key) } : {}),
       },
       mounts,
       // GET / fails when node stats go stale (e.g. Redis down): fine for readiness, fatal as
       // liveness (livekit#4663 restarted whole fleets), so liveness only checks the port.
-      liveness: kplus.Probe.fromTcpSocket({ port: sfu.port, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
-      readiness: kplus.Probe.fromHttpGet('/', { port: sfu.port, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
-      startup: kplus.Probe.fromTcpSocket({ port: sfu.port, periodSeconds: Duration.seconds(2), failureThreshold: 60 }),
+      liveness: tcpProbe(sfu.port, 10, 3),
+      readiness: httpProbe('/', sfu.port, 5, 2),
+      startup: tcpProbe(sfu.port, 2, 60),
       resources: sfu.resources,
     },
   });

@@ -1,7 +1,6 @@
 // TURN/STUN: coturn on the nodes (mode coturn) or the TURN/TLS entry of LiveKit's embedded TURN
 // (mode embedded). Modes external and disabled render nothing here.
-import { Duration, type Chart } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
+import type { Chart } from 'cdk8s';
 import type { ExternalIPSource } from '../cloud/profiles.js';
 import type { RenderContext } from './context.js';
 import { TURN_CONFIG_DIR, TURN_CONFIG_FILE, TURN_RUN_DIR, TURN_SECRET_DIR, TURN_SECRET_FILE, TURN_TLS_DIR, TURN_TLS_LISTEN_PORT } from './config/paths.js';
@@ -9,8 +8,8 @@ import { renderTurnserverConf } from './config/turnserver.js';
 import { configHash } from './hash.js';
 import { ANNOTATION_CONFIG_HASH, objectName } from '../api/names.js';
 import { addService, loadBalancerAnnotations } from './service.js';
-import { addDisruptionBudget, addWorkload, type PortSpec } from './workload.js';
-import { configFileVolume, secretFileVolume, tlsVolume } from './volumes.js';
+import { addDisruptionBudget, addWorkload, NODE_IP, tcpProbe, type Mount, type PortSpec } from './workload.js';
+import { configFileVolume, memoryVolume, secretFileVolume, tlsVolume } from './volumes.js';
 import { EXTERNAL_IP_VAR, HOST_IP_ENV, coturnExternalIPPrelude, startScript } from './start-script.js';
 
 /** uid of `nobody` in the coturn image: coturn needs no privilege (all ports unprivileged). */
@@ -59,24 +58,23 @@ function addCoturn(chart: Chart, ctx: RenderContext): void {
   const { turn } = mc.spec;
   const conf = renderTurnserverConf(ctx);
   const config = configFileVolume(chart, ctx, 'turn', 'turnConfig', TURN_CONFIG_FILE, conf);
-  const mounts = [
+  const mounts: Mount[] = [
     { volume: config, path: TURN_CONFIG_DIR },
-    { volume: secretFileVolume(chart, 'shared-secret', refs.turn!.name, refs.turn!.key, TURN_SECRET_FILE), path: TURN_SECRET_DIR },
+    { volume: secretFileVolume('shared-secret', refs.turn!.name, refs.turn!.key, TURN_SECRET_FILE), path: TURN_SECRET_DIR },
     // In memory: the composed configuration holds the shared secret.
-    { volume: kplus.Volume.fromEmptyDir(chart, `${objectName(mc, 'turn')}-run`, 'run', { medium: kplus.EmptyDirMedium.MEMORY }), path: TURN_RUN_DIR, readOnly: false },
+    { volume: memoryVolume('run'), path: TURN_RUN_DIR, readOnly: false },
   ];
   const ports: PortSpec[] = [
     { name: 'turn-udp', port: turn.udpPort, protocol: 'UDP' },
     { name: 'turn-tcp', port: turn.udpPort },
   ];
   if (turn.tlsSecretName) {
-    mounts.push({ volume: tlsVolume(chart, 'tls', turn.tlsSecretName), path: TURN_TLS_DIR });
+    mounts.push({ volume: tlsVolume('tls', turn.tlsSecretName), path: TURN_TLS_DIR });
     ports.push({ name: 'turn-tls', port: TURN_TLS_LISTEN_PORT });
   }
   addWorkload(chart, ctx, {
     component: 'turn',
     name: objectName(mc, 'turn'),
-    kind: 'Deployment',
     replicas: turn.replicas,
     hostNetwork: true,
     user: TURN_USER,
@@ -89,10 +87,10 @@ function addCoturn(chart: Chart, ctx: RenderContext): void {
       image: turn.image,
       command: ['sh', '-c', coturnStartScript(ctx.profile.externalIP)],
       ports,
-      env: { [HOST_IP_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) },
+      env: { [HOST_IP_ENV]: NODE_IP },
       mounts,
-      liveness: kplus.Probe.fromTcpSocket({ port: turn.udpPort, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
-      readiness: kplus.Probe.fromTcpSocket({ port: turn.udpPort, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
+      liveness: tcpProbe(turn.udpPort, 10, 3),
+      readiness: tcpProbe(turn.udpPort, 5, 2),
       resources: turn.resources,
     },
   });

@@ -1,9 +1,15 @@
 // The one helper every pod-running renderer (SFU, TURN, Redis) goes through, so the rules that
 // make a pod production-safe are written once: explicit names and standard labels, non-root with
 // a read-only root filesystem, one pod per node for host-network media, zone spreading, verbatim
-// resource requests, and none of cdk8s-plus' construct-path labels or guessed defaults.
-import { ApiObject, Duration, JsonPatch, type Chart } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
+// resource requests.
+//
+// Every renderer writes the Kubernetes objects themselves, through cdk8s' low-level `Kube*`
+// classes (typed, and serialised exactly as given): what is applied is what is written here, with
+// no construct-path labels or guessed defaults to patch back out. The fields a workload controller
+// would default anyway (strategy, restart policy, ...) are written as the API server would, so that
+// the operator owns them and a hand edit is undone on the next reconcile.
+import type { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import type { ResourceRequirements, Toleration } from '../api/types.js';
 import { standardLabels, selectorLabels, type Component } from '../api/names.js';
 import type { RenderContext } from './context.js';
@@ -14,24 +20,39 @@ export interface PortSpec {
   protocol?: 'TCP' | 'UDP';
 }
 
+/** A volume and where the container sees it (read-only unless said otherwise). */
+export interface Mount {
+  volume: k8s.Volume;
+  path: string;
+  readOnly?: boolean;
+}
+
 export interface ContainerSpec {
   name: string;
   image: string;
   command?: string[];
   args?: string[];
   ports: PortSpec[];
-  env?: Record<string, kplus.EnvValue>;
-  mounts?: { volume: kplus.Volume; path: string; readOnly?: boolean }[];
-  liveness?: kplus.Probe;
-  readiness?: kplus.Probe;
-  startup?: kplus.Probe;
+  /** Variables taken from the downward API or a Secret (values never appear in a spec). */
+  env?: Record<string, k8s.EnvVarSource>;
+  mounts?: Mount[];
+  liveness?: k8s.Probe;
+  readiness?: k8s.Probe;
+  startup?: k8s.Probe;
   resources: ResourceRequirements;
+}
+
+/** A StatefulSet's own parts: its governing Service and one persistent volume per pod. */
+export interface StatefulSpec {
+  serviceName: string;
+  claim: { name: string; path: string; spec: k8s.PersistentVolumeClaimSpec };
+  /** What happens to the claims when the StatefulSet is deleted. */
+  whenDeleted: 'Retain' | 'Delete';
 }
 
 export interface WorkloadSpec {
   component: Component;
   name: string;
-  kind: 'Deployment' | 'StatefulSet';
   /** Omitted when something else (an HPA, the autoscaler) owns the replica count. */
   replicas?: number;
   /** Media pods bind host ports: at most one per node, with the node's addresses. */
@@ -44,99 +65,143 @@ export interface WorkloadSpec {
   /** Pin pods to these zones (empty: any zone). */
   zones?: string[];
   container: ContainerSpec;
-  /** For StatefulSets: the governing (headless) Service. */
-  service?: kplus.Service;
+  /** Present for a StatefulSet; a Deployment otherwise. */
+  stateful?: StatefulSpec;
 }
 
-const CONTAINER = '/spec/template/spec/containers/0';
-
-/**
- * Patches on typed cdk8s-plus objects pass through the generated k8s serialisers, which drop
- * quantities given as plain strings: wrap them in k8s.Quantity.
- */
-export function quantities(map: Record<string, string | number> | undefined): Record<string, kplus.k8s.Quantity> | undefined {
-  if (!map) return undefined;
-  return Object.fromEntries(
-    Object.entries(map).map(([k, v]) => [k, typeof v === 'number' ? kplus.k8s.Quantity.fromNumber(v) : kplus.k8s.Quantity.fromString(v)]),
-  );
+/** Resource quantities as the k8s serialisers want them (they drop plain strings). */
+export function quantities(map: Record<string, string | number>): Record<string, k8s.Quantity> {
+  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, typeof v === 'number' ? k8s.Quantity.fromNumber(v) : k8s.Quantity.fromString(v)]));
 }
 
-const resourceRequirements = (r: ResourceRequirements) => ({
+const resourceRequirements = (r: ResourceRequirements): k8s.ResourceRequirements => ({
   ...(r.requests ? { requests: quantities(r.requests) } : {}),
   ...(r.limits ? { limits: quantities(r.limits) } : {}),
 });
 
-function hostPorts(ports: PortSpec[]): kplus.ContainerPort[] {
-  return ports.map((p) => ({
-    name: p.name,
-    number: p.port,
-    protocol: p.protocol === 'UDP' ? kplus.Protocol.UDP : kplus.Protocol.TCP,
-  }));
-}
+/** Probes: a TCP connect, or an HTTP GET (2xx/3xx) on the pod's address. */
+export const tcpProbe = (port: number, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+  tcpSocket: { port: k8s.IntOrString.fromNumber(port) },
+  periodSeconds,
+  failureThreshold,
+});
+export const httpProbe = (path: string, port: number, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+  httpGet: { path, port: k8s.IntOrString.fromNumber(port), scheme: 'HTTP' },
+  periodSeconds,
+  failureThreshold,
+});
 
-export function addWorkload(chart: Chart, ctx: RenderContext, spec: WorkloadSpec): kplus.Deployment | kplus.StatefulSet {
-  const labels = standardLabels(ctx.mc, spec.component);
-  const select = selectorLabels(ctx.mc, spec.component);
-  const common = {
-    metadata: { name: spec.name, labels },
-    podMetadata: { labels, annotations: spec.podAnnotations ?? {} },
-    select: false,
-    spread: false,
-    hostNetwork: spec.hostNetwork,
-    automountServiceAccountToken: false,
-    dns: spec.hostNetwork ? { policy: kplus.DnsPolicy.CLUSTER_FIRST_WITH_HOST_NET } : undefined,
-    terminationGracePeriod: spec.terminationGracePeriodSeconds === undefined ? undefined : Duration.seconds(spec.terminationGracePeriodSeconds),
-    securityContext: { user: spec.user, group: spec.user, fsGroup: spec.user, ensureNonRoot: true },
-    ...(spec.replicas === undefined ? {} : { replicas: spec.replicas }),
-  };
-  const workload =
-    spec.kind === 'Deployment'
-      ? new kplus.Deployment(chart, `deployment-${spec.name}`, common)
-      : new kplus.StatefulSet(chart, `statefulset-${spec.name}`, { ...common, service: spec.service! });
-  workload.select(kplus.LabelSelector.of({ labels: select }));
+/** The node's own address, from the downward API. */
+export const NODE_IP: k8s.EnvVarSource = { fieldRef: { fieldPath: 'status.hostIP' } };
 
+function container(spec: WorkloadSpec): k8s.Container {
   const c = spec.container;
-  workload.addContainer({
+  const env = Object.entries(c.env ?? {}).map(([name, valueFrom]) => ({ name, valueFrom }));
+  const mounts: k8s.VolumeMount[] = (c.mounts ?? []).map((m) => ({ name: m.volume.name, mountPath: m.path, readOnly: m.readOnly ?? true }));
+  if (spec.stateful) mounts.push({ name: spec.stateful.claim.name, mountPath: spec.stateful.claim.path });
+  return {
     name: c.name,
     image: c.image,
-    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    imagePullPolicy: 'IfNotPresent',
     ...(c.command ? { command: c.command } : {}),
     ...(c.args ? { args: c.args } : {}),
-    ports: hostPorts(c.ports),
-    envVariables: c.env ?? {},
-    volumeMounts: (c.mounts ?? []).map((m) => ({ volume: m.volume, path: m.path, readOnly: m.readOnly ?? true })),
-    ...(c.liveness ? { liveness: c.liveness } : {}),
-    ...(c.readiness ? { readiness: c.readiness } : {}),
-    ...(c.startup ? { startup: c.startup } : {}),
-    resources: {},
-    securityContext: { user: spec.user, group: spec.user, ensureNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false },
-  });
-
-  const api = ApiObject.of(workload);
-  // cdk8s-plus labels pods with a construct-path hash; object identity here is the explicit name.
-  api.addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
-  // A Service named like an env prefix (e.g. "livekit") would inject LIVEKIT_PORT and break start-up.
-  api.addJsonPatch(JsonPatch.add('/spec/template/spec/enableServiceLinks', false));
-  // cdk8s-plus defaults replicas to 2; when an HPA owns the count, applying any value would fight it.
-  if (spec.replicas === undefined) api.addJsonPatch(JsonPatch.remove('/spec/replicas'));
-  api.addJsonPatch(JsonPatch.add(`${CONTAINER}/resources`, resourceRequirements(c.resources)));
-  api.addJsonPatch(JsonPatch.add(`${CONTAINER}/securityContext/capabilities`, { drop: ['ALL'] }));
-  api.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
-  if (spec.hostNetwork) {
-    // Declaring the host ports lets the scheduler refuse a second pod on a node whose ports are taken.
-    c.ports.forEach((p, i) => api.addJsonPatch(JsonPatch.add(`${CONTAINER}/ports/${i}/hostPort`, p.port)));
-  }
-  const affinity = podAffinity(ctx, spec, select);
-  if (affinity) api.addJsonPatch(JsonPatch.add('/spec/template/spec/affinity', affinity));
-  if (spec.hostNetwork) api.addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [zoneSpread(ctx, select)]));
-  if (spec.nodeSelector && Object.keys(spec.nodeSelector).length) {
-    api.addJsonPatch(JsonPatch.add('/spec/template/spec/nodeSelector', spec.nodeSelector));
-  }
-  if (spec.tolerations?.length) api.addJsonPatch(JsonPatch.add('/spec/template/spec/tolerations', spec.tolerations));
-  return workload;
+    ...(env.length ? { env } : {}),
+    ports: c.ports.map((p) => ({
+      name: p.name,
+      containerPort: p.port,
+      // Declaring the host ports lets the scheduler refuse a second pod on a node whose ports are taken.
+      ...(spec.hostNetwork ? { hostPort: p.port } : {}),
+      protocol: p.protocol ?? 'TCP',
+    })),
+    ...(c.liveness ? { livenessProbe: c.liveness } : {}),
+    ...(c.readiness ? { readinessProbe: c.readiness } : {}),
+    ...(c.startup ? { startupProbe: c.startup } : {}),
+    resources: resourceRequirements(c.resources),
+    securityContext: {
+      runAsUser: spec.user,
+      runAsGroup: spec.user,
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+    },
+    volumeMounts: mounts,
+  };
 }
 
-function zoneSpread(ctx: RenderContext, select: Record<string, string>) {
+function podTemplate(ctx: RenderContext, spec: WorkloadSpec): k8s.PodTemplateSpec {
+  const select = selectorLabels(ctx.mc, spec.component);
+  const affinity = podAffinity(ctx, spec, select);
+  // Each volume once, in the order the container first mounts it.
+  const volumes = [...new Map((spec.container.mounts ?? []).map((m) => [m.volume.name, m.volume])).values()];
+  return {
+    metadata: { labels: standardLabels(ctx.mc, spec.component), annotations: spec.podAnnotations ?? {} },
+    spec: {
+      containers: [container(spec)],
+      hostNetwork: spec.hostNetwork,
+      dnsPolicy: spec.hostNetwork ? 'ClusterFirstWithHostNet' : 'ClusterFirst',
+      automountServiceAccountToken: false,
+      // A Service named like an env prefix (e.g. "livekit") would inject LIVEKIT_PORT and break start-up.
+      enableServiceLinks: false,
+      restartPolicy: 'Always',
+      setHostnameAsFqdn: false,
+      securityContext: {
+        runAsUser: spec.user,
+        runAsGroup: spec.user,
+        runAsNonRoot: true,
+        fsGroup: spec.user,
+        fsGroupChangePolicy: 'Always',
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      ...(spec.terminationGracePeriodSeconds === undefined ? {} : { terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds }),
+      ...(volumes.length ? { volumes } : {}),
+      ...(affinity ? { affinity } : {}),
+      ...(spec.hostNetwork ? { topologySpreadConstraints: [zoneSpread(ctx, select)] } : {}),
+      ...(spec.nodeSelector && Object.keys(spec.nodeSelector).length ? { nodeSelector: spec.nodeSelector } : {}),
+      ...(spec.tolerations?.length ? { tolerations: spec.tolerations } : {}),
+    },
+  };
+}
+
+/** A Deployment, or a StatefulSet when the spec has its stateful parts. */
+export function addWorkload(chart: Chart, ctx: RenderContext, spec: WorkloadSpec): void {
+  const metadata = { name: spec.name, labels: standardLabels(ctx.mc, spec.component) };
+  const common = {
+    minReadySeconds: 0,
+    // Absent when an HPA or the autoscaler owns the count: applying any value would fight it.
+    ...(spec.replicas === undefined ? {} : { replicas: spec.replicas }),
+    selector: { matchLabels: selectorLabels(ctx.mc, spec.component) },
+    template: podTemplate(ctx, spec),
+  };
+  const { stateful } = spec;
+  if (!stateful) {
+    new k8s.KubeDeployment(chart, `deployment-${spec.name}`, {
+      metadata,
+      spec: {
+        ...common,
+        progressDeadlineSeconds: 600,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromString('25%'), maxUnavailable: k8s.IntOrString.fromString('25%') } },
+      },
+    });
+    return;
+  }
+  new k8s.KubeStatefulSet(chart, `statefulset-${spec.name}`, {
+    metadata,
+    spec: {
+      ...common,
+      serviceName: stateful.serviceName,
+      podManagementPolicy: 'OrderedReady',
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+      volumeClaimTemplates: [{ metadata: { name: stateful.claim.name, labels: metadata.labels }, spec: stateful.claim.spec }],
+      // The StatefulSet controller deletes (or keeps) the claims with the StatefulSet, which garbage
+      // collection removes with the MeetingCluster: a delete policy needs no finalizer.
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: stateful.whenDeleted, whenScaled: 'Retain' },
+    },
+  });
+}
+
+function zoneSpread(ctx: RenderContext, select: Record<string, string>): k8s.TopologySpreadConstraint {
   return {
     maxSkew: 1,
     topologyKey: ctx.profile.zoneLabel,
@@ -146,27 +211,20 @@ function zoneSpread(ctx: RenderContext, select: Record<string, string>) {
   };
 }
 
-function podAffinity(ctx: RenderContext, spec: WorkloadSpec, select: Record<string, string>) {
-  const affinity: Record<string, unknown> = {};
-  if (spec.hostNetwork) {
-    affinity.podAntiAffinity = {
-      requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: select } }],
-    };
-  }
-  if (spec.zones?.length) {
-    affinity.nodeAffinity = {
-      requiredDuringSchedulingIgnoredDuringExecution: {
-        nodeSelectorTerms: [{ matchExpressions: [{ key: ctx.profile.zoneLabel, operator: 'In', values: spec.zones }] }],
-      },
-    };
-  }
+function podAffinity(ctx: RenderContext, spec: WorkloadSpec, select: Record<string, string>): k8s.Affinity | undefined {
+  const affinity: k8s.Affinity = {
+    ...(spec.hostNetwork ? { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: select } }] } } : {}),
+    ...(spec.zones?.length
+      ? { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: ctx.profile.zoneLabel, operator: 'In', values: spec.zones }] }] } } }
+      : {}),
+  };
   return Object.keys(affinity).length ? affinity : undefined;
 }
 
 /** A PodDisruptionBudget letting voluntary evictions take one pod of a component at a time. */
 export function addDisruptionBudget(chart: Chart, ctx: RenderContext, component: Component, name: string): void {
-  new kplus.k8s.KubePodDisruptionBudget(chart, `pdb-${name}`, {
+  new k8s.KubePodDisruptionBudget(chart, `pdb-${name}`, {
     metadata: { name, labels: standardLabels(ctx.mc, component) },
-    spec: { maxUnavailable: kplus.k8s.IntOrString.fromNumber(1), selector: { matchLabels: selectorLabels(ctx.mc, component) } },
+    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selectorLabels(ctx.mc, component) } },
   });
 }
