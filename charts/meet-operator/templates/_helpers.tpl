@@ -93,13 +93,15 @@ the code declares (operator/src/kube/resources.ts) and runs the operator under t
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]
   verbs: [list, watch, create, patch, delete]
-# SFU pods: informer by label (list, watch); before a scale-down the autoscaler sets
-# controller.kubernetes.io/pod-deletion-cost on each (patch) so the emptiest pods go first.
+# Our pods: informer by label (list, watch), read for why a component is not ready; before a
+# scale-down the autoscaler sets controller.kubernetes.io/pod-deletion-cost on each SFU pod (patch)
+# so the emptiest pods go first.
 - apiGroups: [""]
   resources: [pods]
   verbs: [list, watch, patch]
-# Events on MeetingClusters (POST).
+# Events on MeetingClusters (POST); list: the volume controller's Events of a claim a pod waits for
+# (the reason, e.g. a missing StorageClass, that status names).
 - apiGroups: [""]
   resources: [events]
-  verbs: [create]
+  verbs: [create, list]
 {{- end -}}

@@ -26,8 +26,8 @@ export interface Caches {
   clusters: Informer;
   /** Informer per child kind. */
   children: Map<string, Informer>;
-  /** SFU pods (not children: the ReplicaSets own them), for the deletion costs. */
-  sfuPods?: Informer;
+  /** Our pods (not children: their workloads own them), for the deletion costs and the diagnosis. */
+  pods?: Informer;
 }
 
 export interface ApplyPlan {

@@ -11,10 +11,11 @@ import type { EventType } from '../kube/reflector.js';
 import type { KubeObject } from '../kube/object.js';
 import { CHILD_TYPES, MEETING_CLUSTER, POD, objectKey } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { LABEL_CLUSTER, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY } from '../api/names.js';
+import { LABEL_CLUSTER, LABEL_MANAGED_BY, MANAGED_BY } from '../api/names.js';
 import { ValidatedSpecs } from '../api/validated.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
 import { EventRecorder } from './events.js';
+import { podCause } from './diagnosis.js';
 import { OperatorMetrics } from './metrics.js';
 import { PRIORITY_HIGH, PRIORITY_LOW, WorkQueue } from './queue.js';
 import { Reconciler, type Caches } from './reconciler.js';
@@ -88,16 +89,17 @@ export class Manager {
         }),
       ]),
     );
-    // SFU pods: read by the autoscaler (addresses) and for the deletion costs; no reconcile on their
-    // events (they change often; the autoscaler's rounds notice what matters).
-    const sfuPods = new Informer({ ...common, type: POD, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_COMPONENT}=sfu` });
-    this.caches = { clusters, children, sfuPods };
+    // Our pods: the autoscaler reads the SFU's (addresses), the reconciler their deletion costs and why
+    // a component is not ready. A pod event wakes its cluster only when that cause changes (pods
+    // change often; the workloads' status and the autoscaler's rounds notice the rest).
+    const pods = new Informer({ ...common, type: POD, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`, onEvent: (_t, obj, old) => this.onPod(obj, old) });
+    this.caches = { clusters, children, pods };
     // One validation per spec change, for the autoscaler and the reconciler alike.
     const specs = new ValidatedSpecs();
     this.autoscaler = new Autoscaler({
       specs,
       clusters,
-      pods: sfuPods,
+      pods,
       deployments: children.get('Deployment')!,
       intervalMs: (o.scalingIntervalSeconds ?? 15) * 1000,
       scrapeTimeoutMs: (o.scrapeTimeoutSeconds ?? 3) * 1000,
@@ -141,6 +143,12 @@ export class Manager {
     if (priority !== undefined) this.queue.add(objectKey(obj.metadata.namespace, owner), priority);
   }
 
+  private onPod(obj: KubeObject, old?: KubeObject): void {
+    const owner = obj.metadata.labels?.[LABEL_CLUSTER];
+    if (!owner || !obj.metadata.namespace) return;
+    if (podCause(obj)?.message !== (old && podCause(old)?.message)) this.queue.add(objectKey(obj.metadata.namespace, owner), PRIORITY_LOW);
+  }
+
   /** Address the health/metrics server listens on (after start). */
   get address(): { host: string; port: number } | undefined {
     const a = this.server?.address();
@@ -153,7 +161,7 @@ export class Manager {
 
   async start(): Promise<void> {
     await this.listen();
-    const informers = [this.caches.clusters, ...this.caches.children.values(), ...(this.caches.sfuPods ? [this.caches.sfuPods] : [])];
+    const informers = [this.caches.clusters, ...this.caches.children.values(), ...(this.caches.pods ? [this.caches.pods] : [])];
     for (const i of informers) i.start();
     const t0 = Date.now();
     // While the informers' lists are in flight: the first cluster's reconcile should not be the one
@@ -268,7 +276,7 @@ export class Manager {
     await this.elector?.release();
     this.caches.clusters.stop();
     for (const i of this.caches.children.values()) i.stop();
-    this.caches.sfuPods?.stop();
+    this.caches.pods?.stop();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.http.close();
     this.log.info('stopped');

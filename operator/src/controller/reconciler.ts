@@ -6,7 +6,7 @@
 // secrets.ts (credentials); this file decides the order and what each is given.
 import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { ANNOTATION_PAUSED, LABEL_CLUSTER, objectName } from '../api/names.js';
+import { ANNOTATION_PAUSED, LABEL_CLUSTER, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../api/names.js';
 import { formatFieldError, type FieldError } from '../api/errors.js';
 import type { MeetingCluster } from '../api/types.js';
 import { ValidatedSpecs } from '../api/validated.js';
@@ -18,12 +18,13 @@ import type { GeneratedSecrets } from '../render/context.js';
 import { scalingReport } from './scaling-status.js';
 import { childId, ClusterWrites, PartialApplyError, type ApplyOutcome, type Caches, type Change } from './cluster-writes.js';
 import { desiredState, type DesiredState } from './desired.js';
+import { claimCause, claimsOf, componentCause, waitsForClaims, type Cause } from './diagnosis.js';
 import { digest, ownerReferenceTo, type OwnerReference } from './diff.js';
 import type { EventSink, EventType } from './events.js';
 import { DONE, isTerminal, type ReconcileResult } from './result.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { deletionCostsBeforeScaleDown, handedOverReplicas, scaleAnnouncement, type ScalingSource } from './sfu-handoff.js';
-import { computeStatus } from './status.js';
+import { computeStatus, type Causes } from './status.js';
 import { WriteBudget } from './writes.js';
 
 export { FIELD_MANAGER, type Caches } from './cluster-writes.js';
@@ -128,7 +129,7 @@ export class Reconciler {
     // the ReplicaSet controller's cache has them too.
     const sfuName = objectName(cluster, 'sfu');
     const renderedSfu = desired.children.find((o) => o.kind === 'Deployment' && o.metadata.name === sfuName)?.spec?.replicas as number | undefined;
-    const deletionCosts = deletionCostsBeforeScaleDown(renderedSfu, runningSfu, outcome, (pod) => this.d.caches.sfuPods?.get(cluster.metadata.namespace, pod));
+    const deletionCosts = deletionCostsBeforeScaleDown(renderedSfu, runningSfu, outcome, (pod) => this.d.caches.pods?.get(cluster.metadata.namespace, pod));
     return { cluster, children: desired.children, sovereignty: desired.sovereignty, createSecrets: credentials.missing, outcome, runningSfu, deletionCosts, holdSfu: deletionCosts.length > 0 };
   }
 
@@ -165,8 +166,12 @@ export class Reconciler {
       log.info('scaled SFU', { from: plan.runningSfu, to: sfu?.spec?.replicas, why: scaled.why });
       announce('Normal', scaled.reason, scaled.message);
     }
+    const causes = await this.causesOf(cluster, log);
+    // describe shows why a component waits (the EventRecorder sends the same one once per window).
+    for (const cause of Object.values(causes)) announce('Warning', cause.reason, cause.message);
     const status = computeStatus({
       ...this.workloadsOf(cluster),
+      causes,
       generation: live.metadata.generation ?? 0,
       previous: live.status,
       cluster,
@@ -203,6 +208,29 @@ export class Reconciler {
       now: this.now(),
     }));
     this.d.events.record(live, 'Warning', 'ApplyFailed', message);
+  }
+
+  /** Why each component's pods are not ready (diagnosis.ts); a claim's Events are read only while a pod waits for it. */
+  private async causesOf(cluster: MeetingCluster, log: Logger): Promise<Causes> {
+    const ns = cluster.metadata.namespace;
+    const pods = this.d.caches.pods?.listByLabel(ns, LABEL_INSTANCE, cluster.metadata.name) ?? [];
+    const claims = new Map<string, Cause>();
+    for (const claim of new Set(pods.filter(waitsForClaims).flatMap(claimsOf))) {
+      const selector = encodeURIComponent(`involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${claim}`);
+      try {
+        const events = await this.d.http.request('GET', `/api/v1/namespaces/${ns}/events?fieldSelector=${selector}`);
+        claims.set(claim, claimCause(claim, events.items ?? [], 'spec.redis.storage.storageClassName'));
+      } catch (e) {
+        // The scheduler's own message still stands; only the claim's detail is missing.
+        log.debug('cannot read the events of a claim', { claim, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    const causes: Causes = {};
+    for (const component of ['sfu', 'turn', 'redis'] as const) {
+      const cause = componentCause(pods.filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === component), (c) => claims.get(c));
+      if (cause) causes[component] = cause;
+    }
+    return causes;
   }
 
   private sfuOf(cluster: MeetingCluster): KubeObject | undefined {

@@ -6,6 +6,7 @@ import type { KubeObject } from '../kube/object.js';
 import { endpointsOf } from '../render/endpoints.js';
 import { selectorLabels, selectorString } from '../api/names.js';
 import type { ScalingReport } from './scaling-status.js';
+import type { Cause } from './diagnosis.js';
 
 export interface Availability {
   ok: boolean;
@@ -24,12 +25,20 @@ export interface StatusInput {
   sfu?: KubeObject;
   turn?: KubeObject;
   redis?: KubeObject;
+  /** Why a component's pods are not ready, where the operator can see it (diagnosis.ts). */
+  causes?: Causes;
   applyErrors: string[];
   sovereignty: { ok: boolean; message: string };
   /** Mode, decision and load of the SFU autoscaling (valid specs). */
   scaling?: ScalingReport;
   now: string;
 }
+
+export type Causes = Partial<Record<'sfu' | 'turn' | 'redis', Cause>>;
+
+/** An unavailable component's availability, with the cause its pods show (reason and message). */
+export const withCause = (a: Availability, cause: Cause | undefined): Availability =>
+  a.ok || !cause ? a : { ...a, reason: cause.reason, message: `${a.message}: ${cause.message}` };
 
 /** Availability of a Deployment or StatefulSet from its own status. */
 export function workloadAvailability(w: KubeObject | undefined, what: string): Availability {
@@ -122,13 +131,13 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
     const kept = (i.previous?.conditions ?? []).filter((c) => !conditions.some((n) => n.type === c.type));
     return { ...i.previous, observedGeneration: g, conditions: [...mergeConditions(i.previous?.conditions, conditions, i.now), ...kept] };
   }
-  const sfu = workloadAvailability(i.sfu, 'SFU');
+  const sfu = withCause(workloadAvailability(i.sfu, 'SFU'), i.causes?.sfu);
   const endpoints = endpointsOf(i.cluster);
   const facts: Facts = {
     generation: g,
     sfu,
-    turn: turnAvailability(i.cluster, sfu, i.turn),
-    redis: i.cluster.spec.redis.mode === 'managed' ? workloadAvailability(i.redis, 'Redis') : external('External', `external Redis ${i.cluster.spec.redis.external?.address}`),
+    turn: withCause(turnAvailability(i.cluster, sfu, i.turn), i.turn ? i.causes?.turn : undefined),
+    redis: i.cluster.spec.redis.mode === 'managed' ? withCause(workloadAvailability(i.redis, 'Redis'), i.causes?.redis) : external('External', `external Redis ${i.cluster.spec.redis.external?.address}`),
     applyErrors: i.applyErrors,
     sovereignty: i.sovereignty,
     ...(i.scaling ? { scaling: i.scaling } : {}),

@@ -119,7 +119,7 @@ export function namespacedGrantsFromCode(): string[] {
     ...grant(MEETING_CLUSTER, ['update'], '/finalizers'),
     ...CHILD_TYPES.flatMap((t) => grant(t, ['list', 'watch', 'create', 'patch', 'delete', ...(t.kind === 'Secret' ? ['get'] : [])])),
     ...grant(POD, ['list', 'watch', 'patch']),
-    ...grant(EVENT, ['create']),
+    ...grant(EVENT, ['create', 'list']),
   ].sort();
 }
 

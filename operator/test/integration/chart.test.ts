@@ -311,7 +311,7 @@ describe('the chart, installed on the control plane', () => {
     const yes = [
       ['list', 'secrets', '--all-namespaces'], ['get', 'secrets', '-n', WATCHED], ['create', 'secrets', '-n', WATCHED],
       ['patch', 'deployments.apps', '-n', WATCHED], ['create', 'deployments.apps', '-n', WATCHED], ['delete', 'statefulsets.apps', '-n', WATCHED],
-      ['patch', 'meetingclusters.meet.sovereign.io', '--subresource=status', '-n', WATCHED], ['create', 'events', '-n', WATCHED],
+      ['patch', 'meetingclusters.meet.sovereign.io', '--subresource=status', '-n', WATCHED], ['create', 'events', '-n', WATCHED], ['list', 'events', '-n', WATCHED], // list: a claim's Events (diagnosis.ts)
       ['get', `leases.coordination.k8s.io/${LEASE_NAME}`, '-n', SYSTEM_NS], ['update', `leases.coordination.k8s.io/${LEASE_NAME}`, '-n', SYSTEM_NS],
       ['list', 'pods', '-n', WATCHED], ['patch', 'pods', '-n', WATCHED], // the autoscaler: SFU pods and their deletion costs
     ];

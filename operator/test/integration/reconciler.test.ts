@@ -157,6 +157,43 @@ describe('meet-operator run', () => {
     await waitReady('it-create');
   });
 
+  it('says why Redis waits: a missing StorageClass, by name, with what to create (status and an event); Ready once it exists', async () => {
+    const ns = 'it-noclass';
+    const storageClass = 'it-missing-class';
+    ensureNamespace(ns);
+    apply(lightManifest(ns, (m) => {
+      m.spec.sfu.replicas = 1;
+      m.spec.redis = { mode: 'managed', storage: { storageClassName: storageClass } };
+    }));
+    const mc = await eventually('RedisAvailable names the StorageClass', () => {
+      const mc = tryGet('mc', 'visio', '-n', ns);
+      return condition(mc, 'RedisAvailable')?.reason === 'StorageClassMissing' ? mc : undefined;
+    }, 90_000);
+    expect(condition(mc, 'RedisAvailable').message).toBe(
+      `0/1 Redis pods ready: pod visio-redis-0 cannot be scheduled: PersistentVolumeClaim data-visio-redis-0 waits for StorageClass "${storageClass}", which does not exist: ` +
+        "create it (encrypted; meet-operator's examples/outscale-storageclass.yaml is one for Outscale) or set spec.redis.storage.storageClassName to a class that exists (kubectl get storageclass)",
+    );
+    expect(condition(mc, 'Ready')).toMatchObject({ status: 'False', reason: 'ComponentsNotReady', message: expect.stringContaining(`StorageClass "${storageClass}", which does not exist`) });
+    const events = getJson('events', '-n', ns, '--field-selector', 'involvedObject.kind=MeetingCluster,reason=StorageClassMissing').items;
+    expect(events.map((e: any) => `${e.type} ${e.message}`).join('\n')).toContain(`Warning pod visio-redis-0 cannot be scheduled: PersistentVolumeClaim data-visio-redis-0 waits for StorageClass "${storageClass}"`);
+    expect(kubectlOk(['describe', 'mc', 'visio', '-n', ns])).toMatch(/StorageClassMissing/);
+    // Create what it asks for: the claim binds, the pod schedules, the cause goes.
+    kubectlOk(['apply', '--server-side', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'List', items: [
+        { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: storageClass }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'WaitForFirstConsumer' },
+        { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'it-noclass-pv' }, spec: { capacity: { storage: '10Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Delete', storageClassName: storageClass, hostPath: { path: '/tmp/it-noclass-pv' } } },
+      ],
+    }));
+    try {
+      const ready = await waitReady(ns, 150_000);
+      expect(condition(ready, 'RedisAvailable')).toMatchObject({ status: 'True', reason: 'Available', message: '1/1 Redis pods ready' });
+    } finally {
+      kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--timeout=120s']);
+      kubectl(['delete', 'storageclass', storageClass, '--ignore-not-found']);
+      kubectl(['delete', 'pv', 'it-noclass-pv', '--ignore-not-found']);
+    }
+  });
+
   it('prunes what a mode switch no longer wants (coturn -> embedded TURN)', async () => {
     ensureNamespace('it-switch');
     apply(manifest('it-switch'));

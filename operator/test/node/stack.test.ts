@@ -265,3 +265,43 @@ describe('a rendering mistake fails the same check', () => {
   });
 });
 
+
+describe('status says why a component is not ready, from what the real kubelet reports', () => {
+  const ns = 'why-not-ready';
+  afterAll(() => deleteNamespace(ns), 320_000);
+  const sfuAvailable = (reason: string) =>
+    eventually(`SFUAvailable reason ${reason}`, () => {
+      const mc = JSON.parse(kubectl(['get', 'mc', 'visio', '-n', ns, '-o', 'json']).stdout || '{}');
+      const c = mc.status?.conditions?.find((x: any) => x.type === 'SFUAvailable');
+      return c?.reason === reason ? c : undefined;
+    }, 150_000, 1000);
+  const warnings = (reason: string) => kubectl(['get', 'events', '-n', ns, '--field-selector', `involvedObject.kind=MeetingCluster,reason=${reason}`, '-o', 'jsonpath={.items[*].message}']).stdout;
+
+  it('an image the node cannot pull, then a container that keeps exiting: each named with what to do', async () => {
+    ensureNamespace(ns);
+    const m = onRealNode(readExample('sports-generic-minimal.yaml'));
+    m.metadata.namespace = ns;
+    m.spec.turn = { mode: 'disabled' };
+    m.spec.sovereignty = { ...m.spec.sovereignty, stunServers: ['stun.sports.example:3478'] };
+    m.spec.redis = { mode: 'external', external: { address: 'redis.nowhere.svc.cluster.local:6379' } };
+    const missing = imageRef('livekit-server').replace(/:[^:/]+$/, ':not-built-here');
+    m.spec.sfu.image = missing;
+    applyObject(m);
+    const pull = await sfuAvailable('ImagePullFailed');
+    expect(pull.message).toMatch(new RegExp(`^0/1 SFU pods ready: pod visio-sfu-[a-z0-9]+-[a-z0-9]+ cannot pull image ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\((ErrImagePull|ImagePullBackOff)`));
+    expect(pull.message).toMatch(/check the image name, that your registry holds it/);
+    expect(warnings('ImagePullFailed')).toContain(`cannot pull image ${missing}`);
+
+    // An image that exists but is not LiveKit: Redis' server refuses LiveKit's arguments and exits.
+    // A fresh cluster: on one node a rolling update cannot place the new pod beside the old one
+    // (host ports), and the old one, never available, is not scaled down first.
+    kubectlOk(['delete', 'mc', 'visio', '-n', ns, '--cascade=foreground', '--timeout=120s']);
+    await eventually('the SFU pods gone', () => (podsOf(ns, 'visio').length === 0 ? true : undefined), 120_000, 1000);
+    m.spec.sfu.image = imageRef('redis');
+    applyObject(m);
+    const crash = await sfuAvailable('CrashLoop');
+    expect(crash.message).toMatch(/^0\/1 SFU pods ready: pod visio-sfu-[a-z0-9]+-[a-z0-9]+ container livekit-server keeps exiting \([1-9][0-9]* restarts; last exit code [1-9][0-9]*/);
+    expect(crash.message).toMatch(/kubectl logs -n <namespace> visio-sfu-[a-z0-9]+-[a-z0-9]+ -c livekit-server --previous/);
+    expect(warnings('CrashLoop')).toContain('keeps exiting');
+  }, 330_000);
+});
