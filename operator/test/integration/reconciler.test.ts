@@ -161,14 +161,25 @@ describe('meet-operator run', () => {
     const ns = 'it-noclass';
     const storageClass = 'it-missing-class';
     ensureNamespace(ns);
-    apply(lightManifest(ns, (m) => {
+    apply(manifest(ns, (m) => {
       m.spec.sfu.replicas = 1;
-      m.spec.redis = { mode: 'managed', storage: { storageClassName: storageClass } };
+      m.spec.turn = { mode: 'disabled' };
+      m.spec.sovereignty.stunServers = ['stun.interieur.example:3478'];
+      m.spec.redis.storage = { ...m.spec.redis.storage, storageClassName: storageClass };
     }));
     const mc = await eventually('RedisAvailable names the StorageClass', () => {
       const mc = tryGet('mc', 'visio', '-n', ns);
       return condition(mc, 'RedisAvailable')?.reason === 'StorageClassMissing' ? mc : undefined;
-    }, 90_000);
+    }, 90_000).catch((e) => {
+      // What it said instead, and what the pod and the claim say.
+      const state = [
+        JSON.stringify(condition(tryGet('mc', 'visio', '-n', ns), 'RedisAvailable')),
+        kubectl(['get', 'pods,pvc', '-n', ns, '-o', 'wide']).stdout,
+        JSON.stringify(tryGet('pod', 'visio-redis-0', '-n', ns)?.status?.conditions),
+        kubectl(['get', 'events', '-n', ns]).stdout,
+      ].join('\n');
+      throw new Error(`${(e as Error).message}\n${state}`);
+    });
     expect(condition(mc, 'RedisAvailable').message).toBe(
       `0/1 Redis pods ready: pod visio-redis-0 cannot be scheduled: PersistentVolumeClaim data-visio-redis-0 waits for StorageClass "${storageClass}", which does not exist: ` +
         "create it (encrypted; meet-operator's examples/outscale-storageclass.yaml is one for Outscale) or set spec.redis.storage.storageClassName to a class that exists (kubectl get storageclass)",

@@ -11,7 +11,10 @@ describe('images built from source', () => {
   it('build twice to the same digests, every one of them', () => {
     const names = Object.keys(builtImages());
     const r = spawnSync(process.execPath, ['images/build.mjs', '--verify-reproducible', ...names], { encoding: 'utf8', timeout: 900_000 });
-    expect(r.status, r.stdout.slice(-3000) + r.stderr.slice(-3000)).toBe(0);
+    // The lines that say what went wrong first (CI keeps only part of a long failure), then the tails.
+    const why = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /NOT REPRODUCIBLE|ERROR|error|failed|die/.test(l)).slice(0, 20).join('\n');
+    if (r.status !== 0) console.error(`images/build.mjs --verify-reproducible exited ${r.status} (signal ${r.signal}):\n${why}`);
+    expect(r.status, `${why}\n--- stdout (tail)\n${r.stdout.slice(-3000)}\n--- stderr (tail)\n${r.stderr.slice(-3000)}`).toBe(0);
     for (const n of names) expect(r.stdout).toMatch(new RegExp(`^reproducible localhost/meet-operator/${n}:`, 'm'));
     expect(r.stdout).toContain(`all ${names.length} images reproducible`);
   }, 900_000);

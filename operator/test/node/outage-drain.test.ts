@@ -6,7 +6,10 @@
 //    GET / would have restarted it (this replaces the media suite's emulated prober);
 //  - a drain: deleting the SFU pod that hosts a live room leaves it Terminating with its room going
 //    on (LiveKit drains on SIGTERM, terminationGracePeriodSeconds = spec.sfu.drainSeconds) until the
-//    last participant leaves; then it exits within seconds and its replacement starts.
+//    last participant leaves; then it exits within seconds and its replacement starts;
+//  - a config change rolled the default way (the control of issue 17's upgrades): on a node without
+//    a spare, the new pod waits for the host ports and the change never goes live; deleting the old
+//    pod refuses every new meeting for as long as its last meeting lasts.
 // (The scale-down with pod-deletion-cost needs two SFU pods, so two nodes' host ports: it stays in
 // the e2e suite, whose kwok nodes are backed by livekit-server processes; see the README.)
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
@@ -130,6 +133,91 @@ describe('the SFU under the real kubelet: a Redis outage, then a drain', () => {
       console.log(`drain on the real node: the pod stayed Terminating with its meeting for ${endedAt - deletedAt} ms, exited ${exitedAfter} ms after the last participant left (grace period ${pod.spec.terminationGracePeriodSeconds} s)`);
       expect(exitedAfter).toBeLessThan(30_000);
     } finally {
+      await participant.leave().catch(() => {});
+    }
+  }, 300_000);
+  // The control of issue 17: what a spec change does today on a fleet without a spare node. The SFU
+  // Deployment rolls with the default strategy (25% surge, 25% unavailable: on one pod, surge 1 and
+  // unavailable 0): the new pod needs the host ports the old one holds, so it waits Pending and the
+  // old pod is never signalled: the change never goes live. An administrator who deletes the old pod
+  // gets a drain during which no new meeting can start, and the old ReplicaSet replaces the pod it
+  // lost (with the old template), so after the drain two pods race for the ports.
+  it('a config change while a meeting runs, rolled the default way: it never goes live without a spare node; deleting the old pod refuses new meetings for the whole drain (control)', async () => {
+    const sfuPods = (): any[] => getJson('pods', '-n', NS, '-l', 'app.kubernetes.io/instance=visio,app.kubernetes.io/component=sfu').items;
+    const hashOf = (o: any): string | undefined => o?.metadata?.annotations?.['meet.sovereign.io/config-hash'];
+    await eventually('the stack ready again', () => (sfuPods().some((p) => podReady(p) && !p.metadata.deletionTimestamp) ? true : undefined), 120_000, 500);
+    const participant = new LiveProbe(sb, 'upgrade-participant', 'participant', { url: url().replace('http', 'ws'), token: await token('frank', 'upgrade'), publish: true, relay: false, seconds: 600 });
+    type Sample = { t: number; accepting: number; pending: number; terminating: number; newRoom: boolean; cut: boolean };
+    const samples: Sample[] = [];
+    let sampling = true;
+    let left = false;
+    let probes = 0;
+    const t0 = Date.now();
+    const sampler = (async () => {
+      while (sampling) {
+        const pods = sfuPods();
+        const live = pods.filter((p) => !p.metadata.deletionTimestamp);
+        const newRoom = await rooms.createRoom({ name: `upgrade-probe-${probes++}`, emptyTimeout: 1 }).then(() => true, () => false);
+        samples.push({
+          t: Date.now() - t0,
+          accepting: live.filter((p) => podReady(p)).length,
+          pending: live.filter((p) => (p.status?.phase ?? 'Pending') === 'Pending').length,
+          terminating: pods.length - live.length,
+          newRoom,
+          cut: !left && participant.events.some((e) => e.event === 'disconnected'),
+        });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    const between = (from: number, to: number) => samples.filter((x) => x.t > from && x.t < to);
+    const WAIT_MS = 30_000;
+    try {
+      await participant.waitFor((e) => e.event === 'published', 30_000, 'the participant publishing');
+      await eventually('a new room accepted before the change', () => (samples.at(-1)?.newRoom ? true : undefined), 30_000, 500);
+      const old = sfuPods().find((p) => podReady(p))!;
+      const changedAt = Date.now() - t0;
+      kubectlOk(['patch', 'mc', 'visio', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { sfu: { maxParticipantsPerRoom: 99 } } })]);
+      const newHash = await eventually('the new pod template', () => {
+        const h = hashOf(getJson('deployment', 'visio-sfu', '-n', NS).spec.template);
+        return h && h !== hashOf(old) ? h : undefined;
+      }, 30_000, 500);
+      await new Promise((r) => setTimeout(r, WAIT_MS));
+      // Stuck: the new pod waits for the ports, the old one is never signalled and still runs the old config.
+      const stuck = between(changedAt + 5000, changedAt + WAIT_MS);
+      expect(getJson('pod', old.metadata.name, '-n', NS).metadata.deletionTimestamp).toBeUndefined();
+      const waiting = sfuPods().find((p) => hashOf(p) === newHash);
+      expect(waiting?.status?.conditions?.find((c: any) => c.type === 'PodScheduled')?.message ?? '').toMatch(/free ports/);
+
+      const deletedAt = Date.now() - t0;
+      kubectlOk(['delete', 'pod', old.metadata.name, '-n', NS, '--wait=false']);
+      await new Promise((r) => setTimeout(r, WAIT_MS));
+      const meetingEndsAt = Date.now() - t0;
+      left = true;
+      await participant.leave();
+      const winner = await eventually('an SFU pod ready after the drain', () => sfuPods().find((p) => p.metadata.name !== old.metadata.name && podReady(p) && !p.metadata.deletionTimestamp), 120_000, 500);
+      await eventually('a new room accepted after the drain', () => (samples.at(-1)?.newRoom && samples.at(-1)!.t > meetingEndsAt ? true : undefined), 30_000, 500);
+      sampling = false;
+      await sampler;
+      const draining = between(deletedAt + 5000, meetingEndsAt);
+      const refused = samples.filter((x) => x.t > deletedAt && !x.newRoom);
+      const refusedMs = refused.length ? refused.at(-1)!.t - refused[0]!.t : 0;
+      console.log(
+        `default rolling update on one node (control, issue 17): change at ${(changedAt / 1000).toFixed(1)} s: new pod Pending (host ports), old pod not signalled in ${(WAIT_MS / 1000).toFixed(0)} s; ` +
+          `old pod deleted at ${(deletedAt / 1000).toFixed(1)} s, its meeting ended at ${(meetingEndsAt / 1000).toFixed(1)} s; new meetings refused for ${(refusedMs / 1000).toFixed(1)} s; ` +
+          `after the drain the ports went to ${hashOf(winner) === newHash ? 'the new template (change live)' : 'the old ReplicaSet\'s replacement (change still not live)'}; participant cut: ${samples.some((x) => x.cut) ? 'yes' : 'no'}\n` +
+          '  t(s)   accepting-pods  pending  terminating  new-room\n' +
+          samples.filter((_, i) => i % 3 === 0).map((x) => `  ${(x.t / 1000).toFixed(1).padStart(5)}  ${String(x.accepting).padStart(14)}  ${String(x.pending).padStart(7)}  ${String(x.terminating).padStart(11)}  ${x.newRoom ? 'yes' : 'NO'}`).join('\n'),
+      );
+      expect(samples.some((x) => x.cut)).toBe(false);
+      expect(stuck.length).toBeGreaterThan(10);
+      expect(stuck.every((x) => x.accepting === 1 && x.pending === 1 && x.terminating === 0 && x.newRoom)).toBe(true);
+      // While the old pod drained, no pod could take its ports and no new meeting could start.
+      expect(draining.length).toBeGreaterThan(10);
+      expect(draining.every((x) => x.accepting === 0 && x.terminating === 1 && !x.newRoom)).toBe(true);
+      expect(refusedMs).toBeGreaterThanOrEqual(WAIT_MS - 5000);
+    } finally {
+      sampling = false;
+      await sampler.catch(() => {});
       await participant.leave().catch(() => {});
     }
   }, 300_000);
