@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../kube/object.js';
-import { claimCause, componentCause, podCause, waitsForClaims } from './diagnosis.js';
-import { computeStatus } from './status.js';
+import { claimCause, componentCause, podCause, schedulerReasons, waitsForClaims } from './diagnosis.js';
+import { computeStatus, newCauses } from './status.js';
 import { validateMeetingCluster } from '../api/validate.js';
 import { baseManifest } from '../../test/specs.js';
 
@@ -39,7 +39,7 @@ describe('podCause', () => {
 
   it('a container that cannot be created, an unschedulable pod, a failed pod', () => {
     expect(podCause(pod('p', waiting('CreateContainerConfigError', 'secret "x" not found')))).toEqual({ reason: 'ContainerFailed', message: 'pod p container redis cannot start (CreateContainerConfigError: secret "x" not found)' });
-    expect(podCause(pod('p', unschedulable('0/3 nodes are available: 3 Insufficient cpu.')))).toEqual({ reason: 'Unschedulable', message: 'pod p cannot be scheduled: 0/3 nodes are available: 3 Insufficient cpu.' });
+    expect(podCause(pod('p', unschedulable('0/3 nodes are available: 3 Insufficient cpu.')))).toEqual({ reason: 'Unschedulable', message: 'pod p cannot be scheduled: no node fits: Insufficient cpu' });
     expect(podCause(pod('p', { phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' }))?.reason).toBe('Evicted');
   });
 
@@ -47,6 +47,17 @@ describe('podCause', () => {
     expect(podCause(pod('p', waiting('ContainerCreating')))).toBeUndefined();
     expect(podCause(pod('p', { phase: 'Running', containerStatuses: [{ name: 'redis', ready: false, state: { running: {} } }] }))).toBeUndefined();
     expect(podCause(pod('p', waiting('CrashLoopBackOff'), { deleting: true }))).toBeUndefined();
+  });
+});
+
+describe('schedulerReasons', () => {
+  it("keeps the scheduler's reasons and drops its node counts, which move with every pod of the cluster", () => {
+    const a = "0/17 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, 16 node(s) didn't match Pod's node affinity/selector. preemption: 0/17 nodes are available: 1 No preemption victims found for incoming pod, 16 Preemption is not helpful for scheduling.";
+    const b = "0/17 nodes are available: 5 node(s) didn't have free ports for the requested pod ports, 12 node(s) didn't match Pod's node affinity/selector. preemption: 0/17 nodes are available: 5 No preemption victims found for incoming pod, 12 Preemption is not helpful for scheduling.";
+    expect(schedulerReasons(a)).toBe("no node fits: node(s) didn't have free ports for the requested pod ports; node(s) didn't match Pod's node affinity/selector");
+    expect(schedulerReasons(b)).toBe(schedulerReasons(a));
+    expect(schedulerReasons('0/17 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/17 nodes are available: 17 Preemption is not helpful for scheduling.')).toBe('no node fits: pod has unbound immediate PersistentVolumeClaims');
+    expect(schedulerReasons('something else entirely')).toBe('something else entirely');
   });
 });
 
@@ -108,5 +119,15 @@ describe('status names the cause', () => {
     const ready = { ...redis, status: { ...redis.status, readyReplicas: 1 } };
     const s = computeStatus({ ...base, redis: ready, causes: { redis: { reason: 'CrashLoop', message: 'old pod' } } });
     expect(conditionOf(s, 'RedisAvailable')).toMatchObject({ status: 'True', reason: 'Available', message: '1/1 Redis pods ready' });
+  });
+
+  it('an Event for a cause when it appears, not again while status already carries it', () => {
+    const cause = { reason: 'StorageClassMissing', message: 'PersistentVolumeClaim data-visio-redis-0 waits for StorageClass "x"' };
+    expect(newCauses(undefined, { redis: cause })).toEqual([cause]);
+    const reported = computeStatus({ ...base, causes: { redis: cause } });
+    expect(newCauses(reported, { redis: cause })).toEqual([]);
+    const other = { reason: 'CrashLoop', message: 'pod visio-redis-0 container redis keeps exiting' };
+    expect(newCauses(reported, { redis: other })).toEqual([other]);
+    expect(newCauses(reported, { sfu: cause })).toEqual([cause]);
   });
 });

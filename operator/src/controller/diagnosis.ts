@@ -70,9 +70,22 @@ export function podCause(pod: KubeObject): Cause | undefined {
   }
   const scheduled = (status.conditions ?? []).find((c: { type: string }) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    return { reason: 'Unschedulable', message: `pod ${name} cannot be scheduled: ${clip(scheduled.message, 400)}` };
+    return { reason: 'Unschedulable', message: `pod ${name} cannot be scheduled: ${clip(schedulerReasons(scheduled.message ?? ''), 400)}` };
   }
   return undefined;
+}
+
+/**
+ * The scheduler's reasons without its node counts ("0/17 nodes are available: 1 node(s) didn't have
+ * free ports ..., 16 node(s) didn't match ... preemption: ..."): the counts move whenever any pod of the
+ * cluster comes or goes, and a cause that changes wakes a reconcile and a status write each time.
+ */
+export function schedulerReasons(message: string): string {
+  const summary = message.split(/\.?\s*preemption:/)[0]!.trim();
+  const counted = /^\d+\/\d+ nodes are available:\s*/;
+  if (!counted.test(summary)) return message;
+  const reasons = summary.replace(counted, '').replace(/\.$/, '').split(/,\s*(?=\d+ )/).map((r) => r.replace(/^\d+\s+/, '').trim()).filter(Boolean);
+  return reasons.length ? `no node fits: ${[...new Set(reasons)].join('; ')}` : message;
 }
 
 const eventTime = (e: KubeObject): string => e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '';

@@ -24,7 +24,7 @@ import type { EventSink, EventType } from './events.js';
 import { DONE, isTerminal, type ReconcileResult } from './result.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { deletionCostsBeforeScaleDown, handedOverReplicas, scaleAnnouncement, type ScalingSource } from './sfu-handoff.js';
-import { computeStatus, type Causes } from './status.js';
+import { computeStatus, newCauses, type Causes } from './status.js';
 import { WriteBudget } from './writes.js';
 
 export { FIELD_MANAGER, type Caches } from './cluster-writes.js';
@@ -167,8 +167,8 @@ export class Reconciler {
       announce('Normal', scaled.reason, scaled.message);
     }
     const causes = await this.causesOf(cluster, log);
-    // describe shows why a component waits (the EventRecorder sends the same one once per window).
-    for (const cause of Object.values(causes)) announce('Warning', cause.reason, cause.message);
+    // describe shows why a component waits: an Event when a cause appears (status carries it after).
+    for (const cause of newCauses(live.status, causes)) announce('Warning', cause.reason, cause.message);
     const status = computeStatus({
       ...this.workloadsOf(cluster),
       causes,

@@ -40,6 +40,21 @@ export type Causes = Partial<Record<'sfu' | 'turn' | 'redis', Cause>>;
 export const withCause = (a: Availability, cause: Cause | undefined): Availability =>
   a.ok || !cause ? a : { ...a, reason: cause.reason, message: `${a.message}: ${cause.message}` };
 
+const AVAILABILITY_CONDITION = { sfu: 'SFUAvailable', turn: 'TURNAvailable', redis: 'RedisAvailable' } as const;
+
+/**
+ * The causes the previous status did not already report: each gets an Event once, when it appears,
+ * not on every reconcile, resync or operator restart.
+ */
+export function newCauses(previous: MeetingClusterStatus | undefined, causes: Causes): Cause[] {
+  return (Object.entries(causes) as [keyof Causes, Cause][])
+    .filter(([component, cause]) => {
+      const before = previous?.conditions?.find((c) => c.type === AVAILABILITY_CONDITION[component]);
+      return !(before?.reason === cause.reason && before.message.endsWith(`: ${cause.message}`));
+    })
+    .map(([, cause]) => cause);
+}
+
 /** Availability of a Deployment or StatefulSet from its own status. */
 export function workloadAvailability(w: KubeObject | undefined, what: string): Availability {
   if (!w) return { ok: false, reason: 'NotCreated', message: `${what} not created yet`, progressing: true };
