@@ -113,7 +113,7 @@ export function claimCause(claim: string, events: KubeObject[], storageClassFiel
 
 /**
  * The cause of a component's unready pods: the first pod (by name) with a container cause, else the
- * first unschedulable one. `claimEvents` answers for a claim a pod waits for (undefined: not looked up).
+ * first unschedulable one. `claimCauseOf` answers for a claim a pod waits for (undefined: not looked up).
  */
 export function componentCause(pods: KubeObject[], claimCauseOf: (claim: string) => Cause | undefined): Cause | undefined {
   const sorted = [...pods].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));

@@ -36,9 +36,12 @@ export interface StatusInput {
 
 export type Causes = Partial<Record<'sfu' | 'turn' | 'redis', Cause>>;
 
+/** How a cause ends its component's condition message (newCauses reads it back). */
+const causeSuffix = (cause: Cause): string => `: ${cause.message}`;
+
 /** An unavailable component's availability, with the cause its pods show (reason and message). */
 export const withCause = (a: Availability, cause: Cause | undefined): Availability =>
-  a.ok || !cause ? a : { ...a, reason: cause.reason, message: `${a.message}: ${cause.message}` };
+  a.ok || !cause ? a : { ...a, reason: cause.reason, message: `${a.message}${causeSuffix(cause)}` };
 
 const AVAILABILITY_CONDITION = { sfu: 'SFUAvailable', turn: 'TURNAvailable', redis: 'RedisAvailable' } as const;
 
@@ -50,7 +53,7 @@ export function newCauses(previous: MeetingClusterStatus | undefined, causes: Ca
   return (Object.entries(causes) as [keyof Causes, Cause][])
     .filter(([component, cause]) => {
       const before = previous?.conditions?.find((c) => c.type === AVAILABILITY_CONDITION[component]);
-      return !(before?.reason === cause.reason && before.message.endsWith(`: ${cause.message}`));
+      return !(before?.reason === cause.reason && before.message.endsWith(causeSuffix(cause)));
     })
     .map(([, cause]) => cause);
 }
@@ -109,9 +112,9 @@ const CONDITIONS: ConditionRule[] = [
     const waiting = notReady(f);
     return waiting.length ? cond('Ready', false, 'ComponentsNotReady', waiting.join('; '), f.generation) : cond('Ready', true, 'Ready', `serving ${f.signalling}`, f.generation);
   },
-  (f) => cond('SFUAvailable', f.sfu.ok, f.sfu.reason, f.sfu.message, f.generation),
-  (f) => cond('TURNAvailable', f.turn.ok, f.turn.reason, f.turn.message, f.generation),
-  (f) => cond('RedisAvailable', f.redis.ok, f.redis.reason, f.redis.message, f.generation),
+  (f) => cond(AVAILABILITY_CONDITION.sfu, f.sfu.ok, f.sfu.reason, f.sfu.message, f.generation),
+  (f) => cond(AVAILABILITY_CONDITION.turn, f.turn.ok, f.turn.reason, f.turn.message, f.generation),
+  (f) => cond(AVAILABILITY_CONDITION.redis, f.redis.ok, f.redis.reason, f.redis.message, f.generation),
   (f) => cond('Sovereign', f.sovereignty.ok, f.sovereignty.ok ? 'Compliant' : 'NotCompliant', f.sovereignty.message, f.generation),
   (f) => (progressing(f) ? cond('Progressing', true, 'RollingOut', 'children are converging', f.generation) : cond('Progressing', false, 'Stable', 'all children are up to date', f.generation)),
   (f) => (f.applyErrors.length ? cond('Degraded', true, 'ApplyFailed', f.applyErrors.join('; '), f.generation) : cond('Degraded', false, 'AsExpected', 'no error', f.generation)),

@@ -141,8 +141,11 @@ export async function waitStackReady(ns: string, name: string, timeoutMs = 180_0
   }
 }
 
-export const podsOf = (ns: string, instance: string, component?: string): any[] =>
-  getJson('pods', '-n', ns, '-l', `app.kubernetes.io/instance=${instance}${component ? `,app.kubernetes.io/component=${component}` : ''}`).items.filter((p: any) => !p.metadata.deletionTimestamp);
+/** A stack's pods, Terminating ones included (a draining SFU pod still holds its host ports). */
+export const allPodsOf = (ns: string, instance: string, component?: string): any[] =>
+  getJson('pods', '-n', ns, '-l', `app.kubernetes.io/instance=${instance}${component ? `,app.kubernetes.io/component=${component}` : ''}`).items;
+/** A stack's pods that are not Terminating. */
+export const podsOf = (ns: string, instance: string, component?: string): any[] => allPodsOf(ns, instance, component).filter((p: any) => !p.metadata.deletionTimestamp);
 export const podReady = (p: any): boolean => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 /**

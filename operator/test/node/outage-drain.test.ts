@@ -18,7 +18,7 @@ import { ensureNamespace, eventually, kubectl, kubectlOk } from '../integration/
 import { getJson } from '../integration/meetingcluster.js';
 import { LiveProbe } from '../media/stack.js';
 import { Sandbox } from '../media/sandbox.js';
-import { applyObject, containerPid, deleteNamespace, installOperator, onRealNode, podReady, podsOf, publicDns, readExample, realNode, tlsSecret, waitStackReady } from './cluster.js';
+import { allPodsOf, applyObject, containerPid, deleteNamespace, installOperator, onRealNode, podReady, podsOf, publicDns, readExample, realNode, tlsSecret, waitStackReady } from './cluster.js';
 
 const NS = 'sports-outage';
 /** Longer than the rendered liveness budget (3 failures x 10 s): a liveness probe that failed with Redis would have restarted the SFU. */
@@ -143,7 +143,7 @@ describe('the SFU under the real kubelet: a Redis outage, then a drain', () => {
   // gets a drain during which no new meeting can start, and the old ReplicaSet replaces the pod it
   // lost (with the old template), so after the drain two pods race for the ports.
   it('a config change while a meeting runs, rolled the default way: it never goes live without a spare node; deleting the old pod refuses new meetings for the whole drain (control)', async () => {
-    const sfuPods = (): any[] => getJson('pods', '-n', NS, '-l', 'app.kubernetes.io/instance=visio,app.kubernetes.io/component=sfu').items;
+    const sfuPods = (): any[] => allPodsOf(NS, 'visio', 'sfu');
     const hashOf = (o: any): string | undefined => o?.metadata?.annotations?.['meet.sovereign.io/config-hash'];
     await eventually('the stack ready again', () => (sfuPods().some((p) => podReady(p) && !p.metadata.deletionTimestamp) ? true : undefined), 120_000, 500);
     const participant = new LiveProbe(sb, 'upgrade-participant', 'participant', { url: url().replace('http', 'ws'), token: await token('frank', 'upgrade'), publish: true, relay: false, seconds: 600 });
