@@ -38,6 +38,7 @@ export function meetingClusterCRD(): Record<string, unknown> {
             { name: 'Participants', type: 'integer', jsonPath: '.status.participants' },
             { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas', priority: 1 },
             { name: 'Scaling', type: 'string', jsonPath: '.status.conditions[?(@.type=="ScalingActive")].reason', priority: 1 },
+            { name: 'Upgrade', type: 'string', jsonPath: '.status.conditions[?(@.type=="Upgrading")].reason', priority: 1 },
             { name: 'Domain', type: 'string', jsonPath: '.spec.domain', priority: 1 },
             { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },

@@ -6,6 +6,7 @@ import { profileFor } from '../cloud/profiles.js';
 import type { JSONSchema } from './schema-builders.js';
 import { meetingClusterSchema } from './schema.js';
 import type { MeetingCluster } from './types.js';
+import { scalingMode } from './autoscaling.js';
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -32,7 +33,8 @@ export function applySchemaDefaults(schema: JSONSchema, value: unknown): unknown
 /**
  * Defaults that depend on more than the schema, resolved here once so no reader resolves them again:
  * the ministry name falls back to the namespace, the Redis storage class to the cloud profile's
- * encrypted class, and coturn's TURN/UDP name to turn.domain. The input is not modified.
+ * encrypted class, coturn's TURN/UDP name to turn.domain, and the SFU's upgrade strategy to the
+ * scaling mode's. The input is not modified.
  */
 export function withDefaults(raw: unknown): MeetingCluster {
   const mc = applySchemaDefaults(meetingClusterSchema, raw) as MeetingCluster;
@@ -42,6 +44,8 @@ export function withDefaults(raw: unknown): MeetingCluster {
   if (profile && spec.redis.storage.storageClassName === undefined && profile.redisStorageClassName) {
     spec.redis.storage.storageClassName = profile.redisStorageClassName;
   }
+  // The HPA of CPU mode scales one Deployment: side by side needs the count in the operator's hands.
+  spec.sfu.upgrade.strategy ??= scalingMode(spec.autoscaling) === 'cpu' ? 'RollingUpdate' : 'SideBySide';
   const { turn } = spec;
   if (turn.mode === 'coturn' && turn.udpDomain === undefined && turn.domain !== undefined) turn.udpDomain = turn.domain;
   return mc;

@@ -9,6 +9,9 @@ export type Component = 'sfu' | 'turn' | 'redis' | 'signalling';
 export const SUFFIX = {
   sfu: '-sfu',
   sfuConfig: '-sfu-config',
+  /** The second SFU slot (alternate ports), used during side-by-side upgrades. */
+  sfuB: '-sfu-b',
+  sfuConfigB: '-sfu-b-config',
   livekitKeys: '-livekit-keys',
   signalling: '-signalling',
   turn: '-turn',
@@ -40,6 +43,12 @@ export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
 /** Carries the owning MeetingCluster's name: the controller lists and prunes children by it. */
 export const LABEL_CLUSTER = 'meet.sovereign.io/cluster';
 export const ANNOTATION_CONFIG_HASH = 'meet.sovereign.io/config-hash';
+/** Which SFU slot (a: primary ports, b: alternate ports) a pod belongs to. */
+export const LABEL_SFU_SLOT = 'meet.sovereign.io/sfu-slot';
+/** On an SFU Deployment: the revision (digest of the slot-independent pod template) its pods run. */
+export const ANNOTATION_SFU_REVISION = 'meet.sovereign.io/sfu-revision';
+/** On a MeetingCluster, "true" starts a waiting SFU upgrade outside the maintenance window. */
+export const ANNOTATION_UPGRADE_NOW = 'meet.sovereign.io/upgrade-now';
 /** On a MeetingCluster, "true" stops every reconcile and scaling decision for it. */
 export const ANNOTATION_PAUSED = 'meet.sovereign.io/paused';
 

@@ -170,6 +170,40 @@ const sfu = obj(
     apiKeysSecretName: secretName(
       'Existing Secret holding the LiveKit API keys as `keys.yaml` (`<key>: <secret>` lines, secrets of 32+ characters). Empty: the operator generates one and never regenerates it.',
     ),
+    upgrade: obj(
+      'How a change of the SFU pod template (image, livekit.yaml, resources, ...) reaches running pods without cutting a meeting.',
+      {
+        strategy: str(
+          'SideBySide (default, except with CPU autoscaling): the operator starts the new pods beside the old ones on the alternate ports, and once they are ready and as many as the load needs, signals every old pod at once (one drain period, capacity never below the load). RollingUpdate: the Deployment\'s own rolling update (each old pod drains while holding its node\'s ports; needs a spare node per batch).',
+          { enum: ['SideBySide', 'RollingUpdate'] },
+        ),
+        alternatePorts: obj(
+          'Ports of the second SFU pod a node runs during a side-by-side upgrade (the UDP media and relay ranges are shared). Open them in the node firewall as the primary ones; Services follow them by port name.',
+          {
+            port: port('HTTP API and WebSocket signalling port of the second pod.', 7890),
+            rtcTcpPort: port('ICE/TCP port of the second pod.', 7891),
+            metricsPort: port('Prometheus metrics port of the second pod.', 6790),
+            turnUdpPort: port('Embedded TURN (turn.mode embedded): TURN/UDP port of the second pod.', 3479),
+            turnTlsPort: port('Embedded TURN (turn.mode embedded): TURN/TLS listening port of the second pod.', 5350),
+          },
+          { default: {} },
+        ),
+        maintenanceWindow: obj(
+          'When side-by-side upgrades may start (UTC, every day). Outside it a change waits, unless the MeetingCluster carries the annotation meet.sovereign.io/upgrade-now=true. Absent: any time.',
+          {
+            start: str('Start of the window, HH:MM in UTC.', { pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+            durationMinutes: int('Length of the window in minutes.', { minimum: 1, maximum: 1440 }),
+          },
+          { required: ['start', 'durationMinutes'] },
+        ),
+        deadlineSeconds: int(
+          'Side-by-side: seconds after the old pods are signalled when meetings still on them are cut (a Warning event noticeSeconds before). Absent: they may run for drainSeconds.',
+          { minimum: 1, maximum: 86400 },
+        ),
+        noticeSeconds: int('Side-by-side with a deadline: how long before the cut the Warning event is sent.', { minimum: 0, maximum: 86400, default: 300 }),
+      },
+      { default: {} },
+    ),
     nodeSelector: stringMap('Node labels SFU pods must match (e.g. a dedicated media node pool).', {
       default: {},
       additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE },
@@ -377,6 +411,26 @@ export const specSchema: JSONSchema = obj(
         fieldPath: '.sfu',
       },
       {
+        rule: "!has(self.sfu.upgrade.alternatePorts) || [self.sfu.upgrade.alternatePorts.port, self.sfu.upgrade.alternatePorts.rtcTcpPort, self.sfu.upgrade.alternatePorts.metricsPort].all(p, !(p in [self.sfu.port, self.sfu.rtc.tcpPort, self.sfu.metricsPort])) && self.sfu.upgrade.alternatePorts.port != self.sfu.upgrade.alternatePorts.rtcTcpPort && self.sfu.upgrade.alternatePorts.port != self.sfu.upgrade.alternatePorts.metricsPort && self.sfu.upgrade.alternatePorts.rtcTcpPort != self.sfu.upgrade.alternatePorts.metricsPort",
+        message: 'alternatePorts port, rtcTcpPort and metricsPort must differ from each other and from sfu.port, sfu.rtc.tcpPort and sfu.metricsPort (old and new pods share the node network)',
+        fieldPath: '.sfu.upgrade.alternatePorts',
+      },
+      {
+        rule: "self.turn.mode != 'embedded' || !has(self.sfu.upgrade.alternatePorts) || (self.sfu.upgrade.alternatePorts.turnUdpPort != self.turn.udpPort && self.sfu.upgrade.alternatePorts.turnTlsPort != 5349 && !(self.sfu.upgrade.alternatePorts.turnTlsPort in [self.sfu.port, self.sfu.rtc.tcpPort, self.sfu.metricsPort, self.sfu.upgrade.alternatePorts.port, self.sfu.upgrade.alternatePorts.rtcTcpPort, self.sfu.upgrade.alternatePorts.metricsPort]))",
+        message: 'with embedded TURN, alternatePorts.turnUdpPort must differ from turn.udpPort and alternatePorts.turnTlsPort from 5349 and every SFU port',
+        fieldPath: '.sfu.upgrade.alternatePorts',
+      },
+      {
+        rule: "!has(self.sfu.upgrade.strategy) || self.sfu.upgrade.strategy != 'SideBySide' || !has(self.autoscaling.enabled) || !self.autoscaling.enabled || !has(self.autoscaling.metric) || self.autoscaling.metric != 'cpu'",
+        message: 'SideBySide needs the SFU count from spec.sfu.replicas or the participants autoscaler: with autoscaling.metric cpu the HorizontalPodAutoscaler owns one Deployment; use RollingUpdate',
+        fieldPath: '.sfu.upgrade.strategy',
+      },
+      {
+        rule: "!has(self.sfu.upgrade.deadlineSeconds) || ((!has(self.sfu.drainSeconds) || self.sfu.upgrade.deadlineSeconds < self.sfu.drainSeconds) && (!has(self.sfu.upgrade.noticeSeconds) || self.sfu.upgrade.noticeSeconds < self.sfu.upgrade.deadlineSeconds))",
+        message: 'deadlineSeconds must be below sfu.drainSeconds (the kubelet cuts at drainSeconds anyway) and above noticeSeconds',
+        fieldPath: '.sfu.upgrade.deadlineSeconds',
+      },
+      {
         rule: "!(self.turn.mode in ['coturn', 'embedded']) || self.sfu.rtc.udpPortRange.end < self.turn.relayPortRange.start || self.turn.relayPortRange.end < self.sfu.rtc.udpPortRange.start",
         message: 'turn.relayPortRange must not overlap sfu.rtc.udpPortRange (both bind UDP ports on the same nodes)',
         fieldPath: '.turn.relayPortRange',
@@ -401,7 +455,7 @@ const condition = obj('A metav1.Condition.', {
 
 export const statusSchema: JSONSchema = obj('Observed state, written by the operator.', {
   observedGeneration: int('Generation of the spec the operator last acted on.', { minimum: 0 }),
-  conditions: list('Ready, SFUAvailable, TURNAvailable, RedisAvailable, Sovereign, Progressing, Degraded, ScalingActive.', condition, {
+  conditions: list('Ready, SFUAvailable, TURNAvailable, RedisAvailable, Sovereign, Progressing, Degraded, ScalingActive, Upgrading.', condition, {
     maxItems: 16,
     'x-kubernetes-list-type': 'map',
     'x-kubernetes-list-map-keys': ['type'],

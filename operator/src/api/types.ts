@@ -62,6 +62,26 @@ export interface RtcSpec {
   udpPortRange: PortRange;
 }
 
+export type UpgradeStrategy = 'SideBySide' | 'RollingUpdate';
+
+/** Ports of the second SFU pod on a node during a side-by-side upgrade. */
+export interface AlternatePorts {
+  port: number;
+  rtcTcpPort: number;
+  metricsPort: number;
+  turnUdpPort: number;
+  turnTlsPort: number;
+}
+
+export interface SfuUpgradeSpec {
+  /** Always set after defaulting (RollingUpdate with CPU autoscaling, SideBySide otherwise). */
+  strategy: UpgradeStrategy;
+  alternatePorts: AlternatePorts;
+  maintenanceWindow?: { start: string; durationMinutes: number };
+  deadlineSeconds?: number;
+  noticeSeconds: number;
+}
+
 export interface SfuSpec {
   image: string;
   replicas: number;
@@ -76,6 +96,7 @@ export interface SfuSpec {
   apiKeysSecretName?: string;
   nodeSelector: Record<string, string>;
   tolerations: Toleration[];
+  upgrade: SfuUpgradeSpec;
 }
 
 export interface ExternalTurnSpec {

@@ -131,6 +131,35 @@ export class ClusterWrites {
     return out;
   }
 
+  /** Sets the count of Deployments left as they run (an SFU slot an upgrade keeps or drains). */
+  async scaleKept(namespace: string, counts: { name: string; replicas: number }[]): Promise<ApplyOutcome> {
+    const out: ApplyOutcome = { changes: [], errors: [] };
+    const cache = this.cacheOf('Deployment');
+    for (const { name, replicas } of counts) {
+      if (cache.get(namespace, name)?.spec?.replicas === replicas) continue;
+      try {
+        cache.upsert(await this.write(() => this.http.request('PATCH', resourcePath(typeOf('Deployment'), namespace, name), { contentType: 'application/merge-patch+json', body: { spec: { replicas } }, query: { fieldManager: FIELD_MANAGER } })));
+        out.changes.push({ verb: 'Updated', id: `Deployment/${name}` });
+      } catch (e) {
+        if (!isNotFound(e)) out.errors.push(`scale Deployment/${name} to ${replicas}: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  /** Deletes pods again with a short grace period: the kubelet cuts what they still serve. */
+  async cutPods(namespace: string, names: string[], gracePeriodSeconds: number): Promise<string[]> {
+    const errors: string[] = [];
+    for (const name of names) {
+      try {
+        await this.write(() => this.http.request('DELETE', resourcePath(POD, namespace, name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds } }));
+      } catch (e) {
+        if (!isNotFound(e)) errors.push(`cut pod ${name}: ${(e as Error).message}`);
+      }
+    }
+    return errors;
+  }
+
   /** Merge patches on SFU pods (their deletion costs); a pod gone meanwhile needs none. */
   async patchPods(namespace: string, patches: { name: string; patch: object }[]): Promise<string[]> {
     const errors: string[] = [];

@@ -11,7 +11,7 @@ import type { EventType } from '../kube/reflector.js';
 import type { KubeObject } from '../kube/object.js';
 import { CHILD_TYPES, MEETING_CLUSTER, POD, objectKey } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { LABEL_CLUSTER, LABEL_MANAGED_BY, MANAGED_BY } from '../api/names.js';
+import { LABEL_CLUSTER, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY } from '../api/names.js';
 import { ValidatedSpecs } from '../api/validated.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
 import { EventRecorder } from './events.js';
@@ -92,7 +92,7 @@ export class Manager {
     // Our pods: the autoscaler reads the SFU's (addresses), the reconciler their deletion costs and why
     // a component is not ready. A pod event wakes its cluster only when that cause changes (pods
     // change often; the workloads' status and the autoscaler's rounds notice the rest).
-    const pods = new Informer({ ...common, type: POD, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`, onEvent: (_t, obj, old) => this.onPod(obj, old) });
+    const pods = new Informer({ ...common, type: POD, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`, onEvent: (t, obj, old) => this.onPod(t, obj, old) });
     this.caches = { clusters, children, pods };
     // One validation per spec change, for the autoscaler and the reconciler alike.
     const specs = new ValidatedSpecs();
@@ -143,10 +143,14 @@ export class Manager {
     if (priority !== undefined) this.queue.add(objectKey(obj.metadata.namespace, owner), priority);
   }
 
-  private onPod(obj: KubeObject, old?: KubeObject): void {
+  private onPod(type: EventType, obj: KubeObject, old?: KubeObject): void {
     const owner = obj.metadata.labels?.[LABEL_CLUSTER];
     if (!owner || !obj.metadata.namespace) return;
-    if (podCause(obj)?.message !== (old && podCause(old)?.message)) this.queue.add(objectKey(obj.metadata.namespace, owner), PRIORITY_LOW);
+    const key = objectKey(obj.metadata.namespace, owner);
+    // The last old SFU pod of an upgrade gone: its slot can be removed (no Deployment event says so:
+    // a Terminating pod no longer counts in its Deployment's status).
+    if (type === 'DELETED' && obj.metadata.labels?.[LABEL_COMPONENT] === 'sfu') return void this.queue.add(key, PRIORITY_HIGH);
+    if (podCause(obj)?.message !== (old && podCause(old)?.message)) this.queue.add(key, PRIORITY_LOW);
   }
 
   /** Address the health/metrics server listens on (after start). */

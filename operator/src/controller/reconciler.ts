@@ -6,7 +6,7 @@
 // secrets.ts (credentials); this file decides the order and what each is given.
 import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { ANNOTATION_PAUSED, LABEL_CLUSTER, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../api/names.js';
+import { ANNOTATION_PAUSED, ANNOTATION_SFU_REVISION, ANNOTATION_UPGRADE_NOW, LABEL_CLUSTER, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../api/names.js';
 import { formatFieldError, type FieldError } from '../api/errors.js';
 import type { MeetingCluster } from '../api/types.js';
 import { ValidatedSpecs } from '../api/validated.js';
@@ -15,6 +15,7 @@ import type { KubeObject } from '../kube/object.js';
 import type { Logger } from '../log.js';
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
 import type { GeneratedSecrets } from '../render/context.js';
+import { otherSlot, servingSlot, SFU_SLOTS, slotDeploymentName, slotObjects, slotOfPod, type SfuSlot } from '../render/sfu-slot.js';
 import { scalingReport } from './scaling-status.js';
 import { childId, ClusterWrites, PartialApplyError, type ApplyOutcome, type Caches, type Change } from './cluster-writes.js';
 import { desiredState, type DesiredState } from './desired.js';
@@ -25,6 +26,7 @@ import { DONE, isTerminal, type ReconcileResult } from './result.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { deletionCostsBeforeScaleDown, handedOverReplicas, scaleAnnouncement, type ScalingSource } from './sfu-handoff.js';
 import { computeStatus, newCauses, type Causes } from './status.js';
+import { CUT_GRACE_SECONDS, planSfuUpgrade, UPGRADE_CONDITION, type SlotView, type UpgradeStep } from './sfu-upgrade.js';
 import { WriteBudget } from './writes.js';
 
 export { FIELD_MANAGER, type Caches } from './cluster-writes.js';
@@ -69,8 +71,15 @@ interface Plan extends DesiredState {
   /** Generated Secrets to create (the others exist and were read). */
   createSecrets: string[];
   outcome: ScalingOutcome | undefined;
-  /** spec.replicas of the SFU Deployment in the cache, before this reconcile. */
+  /** spec.replicas of the serving SFU Deployment in the cache, before this reconcile. */
   runningSfu: number | undefined;
+  /** The SFU slots as they run, and what this reconcile does with them (sfu-upgrade.ts). */
+  slots: Record<SfuSlot, SlotView>;
+  upgrade: UpgradeStep;
+  /** The SFU Deployment applied from the spec (none while an upgrade keeps every slot as it runs). */
+  sfuName: string | undefined;
+  /** Deployments and ConfigMaps of the slots kept as they run: not applied, not pruned. */
+  keptIds: string[];
   /** Deletion costs still to set before the SFU count may go down. */
   deletionCosts: { name: string; patch: object }[];
   /** Leave the SFU Deployment's count as it is this time: its pods' costs are not in place yet. */
@@ -95,7 +104,7 @@ export class Reconciler {
     const live = this.d.caches.clusters.get(namespace, name);
     // Deleted: owner references let the garbage collector remove every child.
     if (!live || live.metadata.deletionTimestamp) {
-      this.rendered.delete(key);
+      for (const slot of SFU_SLOTS) this.rendered.delete(`${key}#${slot}`);
       this.specs.forget(key);
       return DONE;
     }
@@ -110,7 +119,8 @@ export class Reconciler {
     const written = await this.converge(live, plan, log);
     await this.report(live, plan, written, log);
     if (written.errors.length) throw new Error(`apply failed: ${written.errors.join('; ')}`);
-    return plan.holdSfu ? { requeueAfterMs: DELETION_COST_RECHECK_MS } : DONE;
+    const after = [plan.holdSfu ? DELETION_COST_RECHECK_MS : undefined, plan.upgrade.requeueAfterMs].filter((n): n is number => n !== undefined);
+    return after.length ? { requeueAfterMs: Math.min(...after) } : DONE;
   }
 
   /** What this reconcile will write: the credentials, the SFU count handed over, the children and their audit. */
@@ -123,20 +133,54 @@ export class Reconciler {
       throw e;
     }
     const outcome = this.d.scaling?.outcome(key);
-    const runningSfu = this.sfuOf(cluster)?.spec?.replicas as number | undefined;
-    const desired = this.desired(key, cluster, credentials.values, credentials.used, handedOverReplicas(cluster, runningSfu, outcome), ownerReferenceTo(live));
+    const slots = this.slotsOf(cluster);
+    const runningSfu = slots[servingSlot({ a: slots.a.deployment, b: slots.b.deployment })].deployment?.spec?.replicas as number | undefined;
+    const handedOver = handedOverReplicas(cluster, runningSfu, outcome);
+    const render = (slot: SfuSlot) => this.desired(key, cluster, credentials.values, credentials.used, handedOver, ownerReferenceTo(live), slot);
+    const base = render('a');
+    const replicasIn = (d: DesiredState, slot: SfuSlot) => d.children.find((o) => o.kind === 'Deployment' && o.metadata.name === slotDeploymentName(cluster, slot))?.spec?.replicas as number | undefined;
+    const upgrade = planSfuUpgrade({
+      mc: cluster,
+      revision: base.sfuRevision,
+      slots,
+      wanted: replicasIn(base, 'a') ?? runningSfu ?? 1,
+      participants: (pod) => [...(outcome?.pods ?? []), ...(outcome?.draining ?? [])].find((p) => p.name === pod)?.participants,
+      upgradeNow: live.metadata.annotations?.[ANNOTATION_UPGRADE_NOW] === 'true',
+      previous: live.status?.conditions?.find((c: { type: string }) => c.type === UPGRADE_CONDITION),
+      now: Date.parse(this.now()),
+    });
+    const desired = upgrade.apply === 'b' ? render('b') : base;
+    // Only the applied slot's Deployment and config come from the spec; a kept slot stays as it runs.
+    const slotIds = (slot: SfuSlot) => [`Deployment/${slotDeploymentName(cluster, slot)}`, `ConfigMap/${objectName(cluster, slotObjects(slot).config)}`];
+    const foreignSlotIds = new Set(SFU_SLOTS.filter((s) => s !== upgrade.apply).flatMap(slotIds));
+    const children = desired.children.filter((o) => !foreignSlotIds.has(childId(o)));
+    const sfuName = upgrade.apply && slotDeploymentName(cluster, upgrade.apply);
     // Costs first; replicas only once our cache shows every cost in place (a requeue shortly), so
     // the ReplicaSet controller's cache has them too.
-    const sfuName = objectName(cluster, 'sfu');
-    const renderedSfu = desired.children.find((o) => o.kind === 'Deployment' && o.metadata.name === sfuName)?.spec?.replicas as number | undefined;
-    const deletionCosts = deletionCostsBeforeScaleDown(renderedSfu, runningSfu, outcome, (pod) => this.d.caches.pods?.get(cluster.metadata.namespace, pod));
-    return { cluster, children: desired.children, sovereignty: desired.sovereignty, createSecrets: credentials.missing, outcome, runningSfu, deletionCosts, holdSfu: deletionCosts.length > 0 };
+    const deletionCosts = upgrade.apply
+      ? deletionCostsBeforeScaleDown(replicasIn(desired, upgrade.apply), slots[upgrade.apply].deployment?.spec?.replicas, outcome, (pod) => this.d.caches.pods?.get(cluster.metadata.namespace, pod))
+      : [];
+    return {
+      cluster,
+      children,
+      sovereignty: desired.sovereignty,
+      sfuRevision: desired.sfuRevision,
+      createSecrets: credentials.missing,
+      outcome,
+      runningSfu,
+      deletionCosts,
+      holdSfu: deletionCosts.length > 0,
+      slots,
+      upgrade,
+      sfuName,
+      keptIds: upgrade.keep.flatMap((k) => slotIds(k.slot)),
+    };
   }
 
   /** Writes the plan: deletion costs, then every child that differs, then prunes what is no longer wanted. */
   private async converge(live: KubeObject, plan: Plan, log: Logger): Promise<ApplyOutcome> {
     const { namespace, name, uid } = { ...live.metadata, uid: live.metadata.uid! };
-    const sfuName = objectName(plan.cluster, 'sfu');
+    const { sfuName } = plan;
     const errors = await this.writes.patchPods(namespace!, plan.deletionCosts);
     let applied: ApplyOutcome;
     try {
@@ -148,9 +192,11 @@ export class Reconciler {
       this.announceChanges(log, e.changes, (...a) => this.d.events.record(live, ...a));
       throw e.cause;
     }
+    const kept = await this.writes.scaleKept(namespace!, plan.upgrade.keep.map((k) => ({ name: slotDeploymentName(plan.cluster, k.slot), replicas: k.replicas })));
+    const cut = await this.writes.cutPods(namespace!, plan.upgrade.cut, CUT_GRACE_SECONDS);
     const owned = [...this.d.caches.children.values()].flatMap((c) => c.listByLabel(namespace, LABEL_CLUSTER, name).filter((o) => ownedBy(o, uid)));
-    const pruned = await this.writes.prune(namespace!, owned, new Set(plan.children.map(childId)));
-    return { changes: [...applied.changes, ...pruned.changes], errors: [...errors, ...applied.errors, ...pruned.errors] };
+    const pruned = await this.writes.prune(namespace!, owned, new Set([...plan.children.map(childId), ...plan.keptIds]));
+    return { changes: [...applied.changes, ...kept.changes, ...pruned.changes], errors: [...errors, ...applied.errors, ...kept.errors, ...cut, ...pruned.errors] };
   }
 
   /** Status, then the events of what changed (an Event sent first would queue in front of the status users wait for). */
@@ -160,11 +206,16 @@ export class Reconciler {
     const announce: Announce = (...a) => void announcements.push(a);
     this.announceChanges(log, written.changes, announce);
     if (written.errors.length) announce('Warning', 'ApplyFailed', written.errors.join('; '));
-    const sfu = this.sfuOf(cluster);
-    const scaled = scaleAnnouncement(cluster, outcome, plan.runningSfu, sfu?.spec?.replicas);
+    // A count moved on the Deployment that was already serving (an upgrade's new slot starts from nothing).
+    const sfu = plan.sfuName ? this.writes.cacheOf('Deployment').get(cluster.metadata.namespace, plan.sfuName) : undefined;
+    const scaled = plan.upgrade.condition.status === 'False' ? scaleAnnouncement(cluster, outcome, plan.runningSfu, sfu?.spec?.replicas) : undefined;
     if (scaled) {
       log.info('scaled SFU', { from: plan.runningSfu, to: sfu?.spec?.replicas, why: scaled.why });
       announce('Normal', scaled.reason, scaled.message);
+    }
+    for (const e of plan.upgrade.events) {
+      log.info('SFU upgrade', { reason: e.reason, message: e.message });
+      announce(e.type, e.reason, e.message);
     }
     const causes = await this.causesOf(cluster, log);
     // describe shows why a component waits: an Event when a cause appears (status carries it after).
@@ -178,6 +229,8 @@ export class Reconciler {
       applyErrors: written.errors,
       scaling: scalingReport(cluster, outcome, this.d.scaling?.maxTotalSfuNodes, live.status),
       sovereignty: plan.sovereignty,
+      // New pods that do not start (a bad image, say) hold the upgrade, not the SFU: say why there.
+      upgrade: plan.upgrade.condition.reason === 'StartingNewPods' && causes.sfu ? { ...plan.upgrade.condition, message: `${plan.upgrade.condition.message}: ${causes.sfu.message}` } : plan.upgrade.condition,
       now: this.now(),
     });
     try {
@@ -233,15 +286,30 @@ export class Reconciler {
     return causes;
   }
 
-  private sfuOf(cluster: MeetingCluster): KubeObject | undefined {
-    return this.writes.cacheOf('Deployment').get(cluster.metadata.namespace, objectName(cluster, 'sfu'));
+  /** Both SFU slots as they run: Deployment, pods (Terminating ones too) and the revision they run. */
+  private slotsOf(cluster: MeetingCluster): Record<SfuSlot, SlotView> {
+    const ns = cluster.metadata.namespace;
+    const pods = (this.d.caches.pods?.listByLabel(ns, LABEL_INSTANCE, cluster.metadata.name) ?? []).filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === 'sfu');
+    const view = (slot: SfuSlot): SlotView => {
+      const deployment = this.writes.cacheOf('Deployment').get(ns, slotDeploymentName(cluster, slot));
+      const revision = deployment?.metadata.annotations?.[ANNOTATION_SFU_REVISION];
+      return { ...(deployment ? { deployment } : {}), ...(revision ? { revision } : {}), pods: pods.filter((p) => slotOfPod(p) === slot) };
+    };
+    return { a: view('a'), b: view('b') };
   }
 
   /** The live workloads status reads, from the caches. */
-  private workloadsOf(cluster: MeetingCluster): { sfu?: KubeObject; turn?: KubeObject; redis?: KubeObject } {
+  private workloadsOf(cluster: MeetingCluster): { sfu?: KubeObject; sfuPods?: { replicas: number; readyReplicas: number }; turn?: KubeObject; redis?: KubeObject } {
     const ns = cluster.metadata.namespace;
+    const slots = this.slotsOf(cluster);
+    const serving = servingSlot({ a: slots.a.deployment, b: slots.b.deployment });
+    const old = slots[otherSlot(serving)].deployment;
+    // The old slot answers for the SFU until its pods are signalled; the new one after.
+    const sfu = old && (old.spec?.replicas ?? 0) > 0 ? old : slots[serving].deployment;
+    const sum = (field: string) => SFU_SLOTS.reduce((n, s) => n + ((slots[s].deployment?.status?.[field] as number | undefined) ?? 0), 0);
     return {
-      sfu: this.sfuOf(cluster),
+      ...(sfu ? { sfu } : {}),
+      sfuPods: { replicas: sum('replicas'), readyReplicas: sum('readyReplicas') },
       turn: this.writes.cacheOf('Deployment').get(ns, objectName(cluster, 'turn')),
       redis: this.writes.cacheOf('StatefulSet').get(ns, objectName(cluster, 'redis')),
     };
@@ -257,13 +325,14 @@ export class Reconciler {
   }
 
   /** The children as applied (rendered, owned, stamped with their digest) and the audit of exactly those. */
-  private desired(key: string, cluster: MeetingCluster, values: GeneratedSecrets, used: (keyof GeneratedSecrets)[], autoscaledReplicas: number | undefined, owner: OwnerReference): Rendered {
+  private desired(key: string, cluster: MeetingCluster, values: GeneratedSecrets, used: (keyof GeneratedSecrets)[], autoscaledReplicas: number | undefined, owner: OwnerReference, slot: SfuSlot): Rendered {
     // Only the credentials in use: the others are fresh random placeholders on every call.
     const inputs = digest({ credentials: used.map((k) => values[k]), autoscaledReplicas: autoscaledReplicas ?? null });
-    const hit = this.rendered.get(key);
+    // One entry per slot: an upgrade renders both on every reconcile until it ends.
+    const hit = this.rendered.get(`${key}#${slot}`);
     if (hit?.cluster === cluster && hit.inputs === inputs) return hit;
-    const entry = { cluster, inputs, ...desiredState(cluster, values, autoscaledReplicas, owner) };
-    this.rendered.set(key, entry);
+    const entry = { cluster, inputs, ...desiredState(cluster, values, autoscaledReplicas, owner, slot) };
+    this.rendered.set(`${key}#${slot}`, entry);
     return entry;
   }
 

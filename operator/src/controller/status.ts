@@ -22,7 +22,12 @@ export interface StatusInput {
   /** The defaulted spec, when valid. */
   cluster?: MeetingCluster;
   invalid?: FieldError[];
+  /** The SFU Deployment that answers for the SFU now (the old slot until its pods are signalled). */
   sfu?: KubeObject;
+  /** Every SFU pod of both slots (status.replicas, status.readyReplicas). */
+  sfuPods?: { replicas: number; readyReplicas: number };
+  /** The Upgrading condition (sfu-upgrade.ts). */
+  upgrade?: { status: 'True' | 'False'; reason: string; message: string };
   turn?: KubeObject;
   redis?: KubeObject;
   /** Why a component's pods are not ready, where the operator can see it (diagnosis.ts). */
@@ -97,13 +102,14 @@ interface Facts {
   applyErrors: string[];
   sovereignty: { ok: boolean; message: string };
   scaling?: ScalingReport;
+  upgrade?: StatusInput['upgrade'];
   signalling: string;
 }
 
 type ConditionRule = (f: Facts) => Omit<Condition, 'lastTransitionTime'> | undefined;
 
 const notReady = (f: Facts) => ([['SFU', f.sfu], ['TURN', f.turn], ['Redis', f.redis]] as const).filter(([, a]) => !a.ok).map(([n, a]) => `${n}: ${a.message}`);
-const progressing = (f: Facts) => f.sfu.progressing || f.turn.progressing || f.redis.progressing;
+const progressing = (f: Facts) => f.sfu.progressing || f.turn.progressing || f.redis.progressing || f.upgrade?.status === 'True';
 
 /** The conditions of a valid spec, in the order status lists them: one small decision each (cert-manager's style). */
 const CONDITIONS: ConditionRule[] = [
@@ -119,6 +125,7 @@ const CONDITIONS: ConditionRule[] = [
   (f) => (progressing(f) ? cond('Progressing', true, 'RollingOut', 'children are converging', f.generation) : cond('Progressing', false, 'Stable', 'all children are up to date', f.generation)),
   (f) => (f.applyErrors.length ? cond('Degraded', true, 'ApplyFailed', f.applyErrors.join('; '), f.generation) : cond('Degraded', false, 'AsExpected', 'no error', f.generation)),
   (f) => (f.scaling ? cond('ScalingActive', f.scaling.condition.status, f.scaling.condition.reason, f.scaling.condition.message, f.generation) : undefined),
+  (f) => (f.upgrade ? cond('Upgrading', f.upgrade.status, f.upgrade.reason, f.upgrade.message, f.generation) : undefined),
 ];
 
 /** TURN's availability: its own workload, the SFU it is embedded in, or what the spec says of it. */
@@ -159,6 +166,7 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
     applyErrors: i.applyErrors,
     sovereignty: i.sovereignty,
     ...(i.scaling ? { scaling: i.scaling } : {}),
+    ...(i.upgrade ? { upgrade: i.upgrade } : {}),
     signalling: endpoints.signalling,
   };
   const conditions = CONDITIONS.map((rule) => rule(facts)).filter((c) => c !== undefined);
@@ -166,8 +174,8 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
   return {
     observedGeneration: g,
     conditions: mergeConditions(i.previous?.conditions, conditions, i.now),
-    replicas: sfuStatus.replicas ?? 0,
-    readyReplicas: sfuStatus.readyReplicas ?? 0,
+    replicas: i.sfuPods?.replicas ?? sfuStatus.replicas ?? 0,
+    readyReplicas: i.sfuPods?.readyReplicas ?? sfuStatus.readyReplicas ?? 0,
     selector: selectorString(selectorLabels(i.cluster, 'sfu')),
     ...(i.scaling?.desiredReplicas === undefined ? {} : { desiredReplicas: i.scaling.desiredReplicas }),
     ...(i.scaling?.participants === undefined ? {} : { participants: i.scaling.participants }),

@@ -14,6 +14,7 @@ export interface KubeObject {
     annotations?: Record<string, string>;
     ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
     deletionTimestamp?: string;
+    deletionGracePeriodSeconds?: number;
     creationTimestamp?: string;
     finalizers?: string[];
     managedFields?: unknown[];

@@ -4,12 +4,15 @@ import { profileFor, type CloudProfile } from '../cloud/profiles.js';
 import type { MeetingCluster, SecretKeyRef } from '../api/types.js';
 import { objectName } from '../api/names.js';
 import type { GeneratedSecrets } from '../credentials/generate.js';
+import type { SfuSlot } from './sfu-slot.js';
 
 export type { GeneratedSecrets } from '../credentials/generate.js';
 
 export interface RenderOptions {
   /** Participants mode: the SFU replicas the operator's autoscaler decided (default: minReplicas). */
   autoscaledReplicas?: number;
+  /** Which SFU slot to render (default a: the spec's ports; b: spec.sfu.upgrade.alternatePorts). */
+  sfuSlot?: SfuSlot;
 }
 
 export interface RenderContext {

@@ -60,9 +60,32 @@ describe('SFU', () => {
     expect(pod.enableServiceLinks).toBe(false);
     expect(pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]).toEqual({
       topologyKey: 'kubernetes.io/hostname',
-      labelSelector: { matchLabels: { 'app.kubernetes.io/instance': 'visio', 'app.kubernetes.io/component': 'sfu' } },
+      labelSelector: { matchLabels: { 'app.kubernetes.io/instance': 'visio', 'app.kubernetes.io/component': 'sfu', 'meet.sovereign.io/sfu-slot': 'a' } },
     });
     expect(container.ports.map((p: any) => [p.containerPort, p.hostPort])).toEqual([[7880, 7880], [7881, 7881], [6789, 6789]]);
+    // Slot a keeps the selector it always had (immutable).
+    expect(sfu.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/instance': 'visio', 'app.kubernetes.io/component': 'sfu' });
+  });
+
+  it('renders slot b on the alternate ports, beside slot a on the same node, behind the same Services', () => {
+    const b = render(baseManifest(), { sfuSlot: 'b' });
+    expect(byKind(b, 'Deployment').filter((d) => d.metadata.labels?.['app.kubernetes.io/component'] === 'sfu').map((d) => d.metadata.name)).toEqual(['visio-sfu-b']);
+    const deployment = find(b, 'Deployment', 'visio-sfu-b');
+    const bPod = podSpec(deployment);
+    const c = bPod.containers[0];
+    expect(c.ports.map((p: any) => [p.name, p.containerPort, p.hostPort])).toEqual([['http', 7890, 7890], ['rtc-tcp', 7891, 7891], ['metrics', 6790, 6790]]);
+    expect(c.readinessProbe.httpGet.port).toBe(7890);
+    expect(c.volumeMounts.length).toBe(container.volumeMounts.length);
+    expect(bPod.volumes.find((v: any) => v.configMap).configMap.name).toBe('visio-sfu-b-config');
+    expect(livekitYaml(b)).toMatchObject({ port: 7890, rtc: { tcp_port: 7891, port_range_start: 50000, port_range_end: 60000 }, prometheus: { port: 6790 } });
+    // One pod per node per slot: the anti-affinity counts only this slot's pods.
+    expect(bPod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels['meet.sovereign.io/sfu-slot']).toBe('b');
+    expect(deployment.spec.selector.matchLabels['meet.sovereign.io/sfu-slot']).toBe('b');
+    expect(deployment.spec.template.metadata.labels['meet.sovereign.io/sfu-slot']).toBe('b');
+    // The Services reach whichever slot serves: by port name, selecting the component.
+    const signalling = find(b, 'Service', 'visio-signalling');
+    expect(signalling.spec.ports[0].targetPort).toBe('http');
+    expect(signalling.spec.selector).toEqual({ 'app.kubernetes.io/instance': 'visio', 'app.kubernetes.io/component': 'sfu' });
   });
 
   it('probes liveness on the TCP port and readiness on GET / (livekit#4663)', () => {
@@ -239,8 +262,11 @@ describe('TURN', () => {
     expect(byKind(embedded, 'Deployment').map((d) => d.metadata.name)).toEqual(['visio-sfu']);
     const svc = find(embedded, 'Service', 'visio-turn-tls');
     expect(svc.spec.selector['app.kubernetes.io/component']).toBe('sfu');
-    expect(svc.spec.ports[0].targetPort).toBe(5349);
+    expect(svc.spec.ports[0].targetPort).toBe('turn-tls');
     expect(livekitYaml(embedded).turn).toMatchObject({ enabled: true, domain: 'turn.justice.example', external_tls: true, tls_port: 5349 });
+    const embeddedB = render(modified((m) => ((m.spec.turn.mode = 'embedded'), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] }))), { sfuSlot: 'b' });
+    expect(livekitYaml(embeddedB).turn).toMatchObject({ tls_port: 5350, udp_port: 3479 });
+    expect(podSpec(find(embeddedB, 'Deployment', 'visio-sfu-b')).containers[0].ports.slice(3).map((p: any) => [p.name, p.hostPort, p.protocol])).toEqual([['turn-udp', 3479, 'UDP'], ['turn-tls', 5350, 'TCP']]);
     const disabled = render(modified((m) => ((m.spec.cloud = { profile: 'generic' }), (m.spec.turn = { mode: 'disabled' }), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] }))));
     expect(disabled.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'turn')).toEqual([]);
   });
@@ -320,7 +346,7 @@ describe('signalling load balancer', () => {
       m.spec.cloud.loadBalancer = { internal: true, ipPool: 'pool-a', annotations: { 'service.beta.kubernetes.io/osc-load-balancer-connection-idle-timeout': '4000' } };
     }));
     const svc = find(objects, 'Service', 'visio-signalling');
-    expect(svc.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'wss', port: 443, protocol: 'TCP', targetPort: 7880 }] });
+    expect(svc.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'wss', port: 443, protocol: 'TCP', targetPort: 'http' }] });
     expect(svc.metadata.annotations).toEqual({
       'service.beta.kubernetes.io/osc-load-balancer-backend-protocol': 'tcp',
       'service.beta.kubernetes.io/osc-load-balancer-connection-idle-timeout': '4000',

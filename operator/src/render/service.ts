@@ -11,7 +11,8 @@ export interface ServiceSpec {
   /** Component whose pods receive the traffic (defaults to component). */
   target?: Component;
   type: 'LoadBalancer' | 'ClusterIP' | 'Headless';
-  ports: { name: string; port: number; targetPort: number }[];
+  /** A named targetPort follows the pods' container port of that name (both SFU slots). */
+  ports: { name: string; port: number; targetPort: number | string }[];
   annotations?: Record<string, string>;
 }
 
@@ -22,7 +23,7 @@ export function addService(chart: Chart, ctx: RenderContext, spec: ServiceSpec):
       type: spec.type === 'LoadBalancer' ? 'LoadBalancer' : 'ClusterIP',
       ...(spec.type === 'Headless' ? { clusterIp: 'None' } : {}),
       selector: selectorLabels(ctx.mc, spec.target ?? spec.component),
-      ports: spec.ports.map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromNumber(p.targetPort), protocol: 'TCP' })),
+      ports: spec.ports.map((p) => ({ name: p.name, port: p.port, targetPort: typeof p.targetPort === 'number' ? k8s.IntOrString.fromNumber(p.targetPort) : k8s.IntOrString.fromString(p.targetPort), protocol: 'TCP' })),
       // Host-network pods already sit on the node: keep client IPs and skip the extra kube-proxy hop.
       ...(spec.type === 'LoadBalancer' ? { externalTrafficPolicy: 'Local' } : {}),
     },

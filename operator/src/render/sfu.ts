@@ -11,15 +11,15 @@ import {
   LIVEKIT_TLS_DIR,
   LIVEKIT_TURN_SECRET_DIR,
   TURN_SECRET_FILE,
-  TURN_TLS_LISTEN_PORT,
 } from './config/paths.js';
 import { configHash } from './hash.js';
-import { ANNOTATION_CONFIG_HASH, objectName, selectorLabels, standardLabels } from '../api/names.js';
+import { ANNOTATION_CONFIG_HASH, LABEL_SFU_SLOT, objectName, selectorLabels, standardLabels } from '../api/names.js';
 import { addService, loadBalancerAnnotations } from './service.js';
 import { addDisruptionBudget, addWorkload, httpProbe, NODE_IP, tcpProbe, type Mount, type PortSpec } from './workload.js';
 import { configFileVolume, secretEnv, secretFileVolume, tlsVolume } from './volumes.js';
 import { PUBLIC_IP_VAR, publicIPPrelude, startScript } from './start-script.js';
 import type { ExternalIPSource } from '../cloud/profiles.js';
+import { slotDeploymentName, slotObjects, slotPorts, slotSelector, type SfuSlot } from './sfu-slot.js';
 
 /** Non-root user of the SFU container (ports are all unprivileged). */
 export const SFU_USER = 1000;
@@ -57,11 +57,17 @@ function sfuCommand(source: ExternalIPSource): { command: string[] } | { args: s
   return { command: ['sh', '-c', script] };
 }
 
+/**
+ * The SFU: the pods of one slot (ctx.options.sfuSlot; the controller picks it, see
+ * controller/sfu-upgrade.ts), and what serves both slots (disruption budget, Services by port name).
+ */
 export function addSfu(chart: Chart, ctx: RenderContext): void {
+  const slot: SfuSlot = ctx.options.sfuSlot ?? 'a';
   const { mc, refs } = ctx;
   const { sfu, turn } = mc.spec;
+  const own = slotPorts(mc, slot);
   const livekitYaml = renderLivekitYaml(ctx);
-  const config = configFileVolume(chart, ctx, 'sfu', 'sfuConfig', LIVEKIT_CONFIG_FILE, livekitYaml);
+  const config = configFileVolume(chart, ctx, 'sfu', slotObjects(slot).config, LIVEKIT_CONFIG_FILE, livekitYaml);
 
   const mounts: Mount[] = [
     { volume: config, path: LIVEKIT_CONFIG_DIR },
@@ -71,19 +77,21 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
     mounts.push({ volume: secretFileVolume('turn-secret', refs.turn.name, refs.turn.key, TURN_SECRET_FILE), path: LIVEKIT_TURN_SECRET_DIR });
   }
   const ports: PortSpec[] = [
-    { name: 'http', port: sfu.port },
-    { name: 'rtc-tcp', port: sfu.rtc.tcpPort },
-    { name: 'metrics', port: sfu.metricsPort },
+    { name: 'http', port: own.http },
+    { name: 'rtc-tcp', port: own.rtcTcp },
+    { name: 'metrics', port: own.metrics },
   ];
   if (turn.mode === 'embedded') {
-    ports.push({ name: 'turn-udp', port: turn.udpPort, protocol: 'UDP' }, { name: 'turn-tls', port: TURN_TLS_LISTEN_PORT });
+    ports.push({ name: 'turn-udp', port: own.turnUdp, protocol: 'UDP' }, { name: 'turn-tls', port: own.turnTls });
     if (turn.tlsSecretName) mounts.push({ volume: tlsVolume('turn-tls', turn.tlsSecretName), path: LIVEKIT_TLS_DIR });
   }
 
   addWorkload(chart, ctx, {
     component: 'sfu',
-    name: objectName(mc, 'sfu'),
+    name: slotDeploymentName(mc, slot),
     replicas: sfuDeploymentReplicas(ctx),
+    podLabels: { [LABEL_SFU_SLOT]: slot },
+    selector: slotSelector(mc, slot),
     hostNetwork: true,
     user: SFU_USER,
     // LiveKit drains on SIGTERM and exits when its last participant leaves; this is the only bound.
@@ -105,9 +113,9 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
       mounts,
       // GET / fails when node stats go stale (e.g. Redis down): fine for readiness, fatal as
       // liveness (livekit#4663 restarted whole fleets), so liveness only checks the port.
-      liveness: tcpProbe(sfu.port, 10, 3),
-      readiness: httpProbe('/', sfu.port, 5, 2),
-      startup: tcpProbe(sfu.port, 2, 60),
+      liveness: tcpProbe(own.http, 10, 3),
+      readiness: httpProbe('/', own.http, 5, 2),
+      startup: tcpProbe(own.http, 2, 60),
       resources: sfu.resources,
     },
   });
@@ -119,7 +127,7 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
     component: 'signalling',
     target: 'sfu',
     type: 'LoadBalancer',
-    ports: [{ name: signalling.certificate ? 'wss' : 'ws', port: signalling.port, targetPort: sfu.port }],
+    ports: [{ name: signalling.certificate ? 'wss' : 'ws', port: signalling.port, targetPort: 'http' }],
     annotations: loadBalancerAnnotations(ctx, signalling.port, signalling.certificate),
   });
   if (mc.spec.monitoring.serviceMonitor) addServiceMonitor(chart, ctx);
@@ -128,7 +136,7 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
 function addServiceMonitor(chart: Chart, ctx: RenderContext): void {
   const { mc } = ctx;
   const name = objectName(mc, 'metrics');
-  addService(chart, ctx, { name, component: 'sfu', type: 'ClusterIP', ports: [{ name: 'metrics', port: mc.spec.sfu.metricsPort, targetPort: mc.spec.sfu.metricsPort }] });
+  addService(chart, ctx, { name, component: 'sfu', type: 'ClusterIP', ports: [{ name: 'metrics', port: mc.spec.sfu.metricsPort, targetPort: 'metrics' }] });
   new ApiObject(chart, `${name}-monitor`, {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',

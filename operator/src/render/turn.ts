@@ -42,7 +42,8 @@ export function addTurn(chart: Chart, ctx: RenderContext): void {
   if (turn.mode !== 'coturn' && turn.mode !== 'embedded') return;
   // TURN/TLS for clients behind strict firewalls: TCP on 443 through the LB. Without a TLS Secret
   // the LB terminates TLS and forwards plain TURN/TCP to the listening port.
-  const targetPort = turn.tlsSecretName || turn.mode === 'embedded' ? TURN_TLS_LISTEN_PORT : turn.udpPort;
+  // Embedded: by name, so the LB reaches whichever SFU slot serves.
+  const targetPort = turn.mode === 'embedded' ? 'turn-tls' : turn.tlsSecretName ? TURN_TLS_LISTEN_PORT : turn.udpPort;
   addService(chart, ctx, {
     name: objectName(mc, 'turnTls'),
     component: 'turn',

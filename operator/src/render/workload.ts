@@ -60,6 +60,10 @@ export interface WorkloadSpec {
   user: number;
   terminationGracePeriodSeconds?: number;
   podAnnotations?: Record<string, string>;
+  /** Labels beyond the standard ones that tell these pods from their component's others (an SFU slot). */
+  podLabels?: Record<string, string>;
+  /** The workload's selector, when it is not the component's (it must match podLabels). */
+  selector?: Record<string, string>;
   nodeSelector?: Record<string, string>;
   tolerations?: Toleration[];
   /** Pin pods to these zones (empty: any zone). */
@@ -131,12 +135,13 @@ function container(spec: WorkloadSpec): k8s.Container {
 }
 
 function podTemplate(ctx: RenderContext, spec: WorkloadSpec): k8s.PodTemplateSpec {
-  const select = selectorLabels(ctx.mc, spec.component);
+  // One pod per node and zone spreading count the pods like these (one SFU slot's, not the other's).
+  const select = { ...selectorLabels(ctx.mc, spec.component), ...spec.podLabels };
   const affinity = podAffinity(ctx, spec, select);
   // Each volume once, in the order the container first mounts it.
   const volumes = [...new Map((spec.container.mounts ?? []).map((m) => [m.volume.name, m.volume])).values()];
   return {
-    metadata: { labels: standardLabels(ctx.mc, spec.component), annotations: spec.podAnnotations ?? {} },
+    metadata: { labels: { ...standardLabels(ctx.mc, spec.component), ...spec.podLabels }, annotations: spec.podAnnotations ?? {} },
     spec: {
       containers: [container(spec)],
       hostNetwork: spec.hostNetwork,
@@ -166,12 +171,12 @@ function podTemplate(ctx: RenderContext, spec: WorkloadSpec): k8s.PodTemplateSpe
 
 /** A Deployment, or a StatefulSet when the spec has its stateful parts. */
 export function addWorkload(chart: Chart, ctx: RenderContext, spec: WorkloadSpec): void {
-  const metadata = { name: spec.name, labels: standardLabels(ctx.mc, spec.component) };
+  const metadata = { name: spec.name, labels: { ...standardLabels(ctx.mc, spec.component), ...spec.podLabels } };
   const common = {
     minReadySeconds: 0,
     // Absent when an HPA or the autoscaler owns the count: applying any value would fight it.
     ...(spec.replicas === undefined ? {} : { replicas: spec.replicas }),
-    selector: { matchLabels: selectorLabels(ctx.mc, spec.component) },
+    selector: { matchLabels: spec.selector ?? selectorLabels(ctx.mc, spec.component) },
     template: podTemplate(ctx, spec),
   };
   const { stateful } = spec;

@@ -10,7 +10,8 @@ import type { Informer } from '../kube/informer.js';
 import type { KubeObject } from '../kube/object.js';
 import { objectKey } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { ANNOTATION_PAUSED, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../api/names.js';
+import { ANNOTATION_PAUSED, LABEL_COMPONENT, LABEL_INSTANCE } from '../api/names.js';
+import { servingSlot, slotDeploymentName } from '../render/sfu-slot.js';
 import { decide, type Decision, type PodLoad, type ScalingState } from './decide.js';
 import { mapLimited, scrapePod, type PodMetrics } from './reader.js';
 import { shareCapacity, type Claim } from './share.js';
@@ -23,6 +24,8 @@ export interface ScalingOutcome {
   shortfall: number;
   /** Load of each running pod, for the deletion costs. */
   pods: PodLoad[];
+  /** Load of each draining pod (Terminating, still serving its meetings): reported, never decided on. */
+  draining?: PodLoad[];
 }
 
 export interface AutoscalerOptions {
@@ -48,12 +51,15 @@ interface Candidate {
   mc: MeetingCluster;
   current: number;
   pods: KubeObject[];
+  draining: KubeObject[];
 }
 
 const SCRAPE_CONCURRENCY = 32;
 
 /** Running, not terminating, with an address: a pod whose metrics can be asked for. */
 const scrapable = (p: KubeObject) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp && !!p.status?.podIP;
+/** A signalled SFU pod that still runs: LiveKit serves its metrics while it drains. */
+const drainingScrapable = (p: KubeObject) => p.status?.phase === 'Running' && !!p.metadata.deletionTimestamp && !!p.status?.podIP;
 
 export const metricsUrl = (podIP: string, port: number) => `http://${podIP.includes(':') ? `[${podIP}]` : podIP}:${port}/metrics`;
 
@@ -100,15 +106,16 @@ export class Autoscaler {
     const seen = new Set(candidates.map((c) => c.key));
     for (const key of [...this.outcomes.keys()]) if (!seen.has(key)) this.forget(key);
 
-    const flat = candidates.flatMap((c) => c.pods.map((pod) => ({ c, pod })));
+    const flat = candidates.flatMap((c) => [...c.pods, ...c.draining].map((pod) => ({ c, pod })));
     const loads = await mapLimited(flat, SCRAPE_CONCURRENCY, ({ c, pod }) => this.load(c.mc, pod, now));
     // flat holds each candidate's pods contiguously, in candidate order: slice them back out.
     let offset = 0;
     const decisions = candidates.map((c) => {
       const pods = loads.slice(offset, (offset += c.pods.length));
+      const draining = loads.slice(offset, (offset += c.draining.length));
       const decision = decide({ policy: c.mc.spec.autoscaling, current: c.current, pods, state: this.states.get(c.key), now });
       this.states.set(c.key, decision.state);
-      return { c, pods, decision };
+      return { c, pods, draining, decision };
     });
     const claims: Claim[] = decisions.map(({ c, decision }) => ({
       key: c.key,
@@ -120,9 +127,9 @@ export class Autoscaler {
     const grants = shareCapacity(claims, this.o.maxTotalSfuNodes);
     this.pruneCpu(new Set(flat.map(({ pod }) => pod.metadata.uid!)));
 
-    for (const { c, pods, decision } of decisions) {
+    for (const { c, pods, draining, decision } of decisions) {
       const grant = grants.get(c.key)!;
-      const next: ScalingOutcome = { decision, replicas: grant.replicas, shortfall: grant.shortfall, pods };
+      const next: ScalingOutcome = { decision, replicas: grant.replicas, shortfall: grant.shortfall, pods, ...(draining.length ? { draining } : {}) };
       const previous = this.outcomes.get(c.key);
       this.outcomes.set(c.key, next);
       if (!previous || changed(previous, next) || next.replicas !== c.current) this.o.onChange(c.key);
@@ -136,19 +143,23 @@ export class Autoscaler {
       if (live.metadata.deletionTimestamp || live.metadata.annotations?.[ANNOTATION_PAUSED] === 'true') continue;
       const mc = this.specs.of(live).cluster;
       if (!mc || scalingMode(mc.spec.autoscaling) !== 'participants') continue;
-      const deployment = this.o.deployments.get(mc.metadata.namespace, objectName(mc, 'sfu'));
+      // During a side-by-side upgrade the new slot takes the count; the old one only drains.
+      const slots = { a: this.o.deployments.get(mc.metadata.namespace, slotDeploymentName(mc, 'a')), b: this.o.deployments.get(mc.metadata.namespace, slotDeploymentName(mc, 'b')) };
+      const deployment = slots[servingSlot(slots)];
       if (!deployment) continue;
       const key = objectKey(mc.metadata.namespace, mc.metadata.name);
       // The label index finds this cluster's pods without scanning every SFU pod of the fleet.
-      const pods = this.o.pods.listByLabel(mc.metadata.namespace, LABEL_INSTANCE, mc.metadata.name).filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === 'sfu' && scrapable(p));
-      out.push({ key, mc, current: deployment.spec?.replicas ?? 1, pods });
+      const sfu = this.o.pods.listByLabel(mc.metadata.namespace, LABEL_INSTANCE, mc.metadata.name).filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === 'sfu');
+      out.push({ key, mc, current: deployment.spec?.replicas ?? 1, pods: sfu.filter(scrapable), draining: sfu.filter(drainingScrapable) });
     }
     return out;
   }
 
   private async load(mc: MeetingCluster, pod: KubeObject, now: number): Promise<PodLoad> {
     const name = pod.metadata.name;
-    const url = metricsUrl(pod.status.podIP, mc.spec.sfu.metricsPort);
+    // Each slot has its own metrics port: the pod's port named "metrics" says which.
+    const port = pod.spec?.containers?.flatMap((c: any) => c.ports ?? []).find((p: any) => p.name === 'metrics')?.containerPort ?? mc.spec.sfu.metricsPort;
+    const url = metricsUrl(pod.status.podIP, port);
     try {
       const m = await (this.o.scrape ?? scrapePod)(url, this.o.scrapeTimeoutMs);
       const prev = this.cpu.get(pod.metadata.uid!);
@@ -180,6 +191,6 @@ export class Autoscaler {
 
 /** Whether what the status reports (or what runs) would change. */
 function changed(a: ScalingOutcome, b: ScalingOutcome): boolean {
-  const view = (o: ScalingOutcome) => [o.replicas, o.shortfall, o.decision.reason, o.decision.message, o.decision.participants, o.decision.rooms, o.decision.wanted].join('|');
+  const view = (o: ScalingOutcome) => [o.replicas, o.shortfall, o.decision.reason, o.decision.message, o.decision.participants, o.decision.rooms, o.decision.wanted, (o.draining ?? []).map((p) => `${p.name}:${p.participants}`).join(',')].join('|');
   return view(a) !== view(b);
 }

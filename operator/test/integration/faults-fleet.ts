@@ -23,7 +23,9 @@ export function lightCluster(namespace: string, mutate: (spec: any) => void = ()
   const spec: any = {
     cloud: { profile: 'generic' },
     domain: `visio.${namespace}.example`,
-    sfu: { replicas: 1, resources: { requests: { cpu: '100m', memory: '128Mi' } } },
+    // Changes roll in place: these fleets test the API server and other writers, not upgrades (the
+    // side-by-side default would move a changed SFU to its other slot, reconciler.test.ts).
+    sfu: { replicas: 1, resources: { requests: { cpu: '100m', memory: '128Mi' } }, upgrade: { strategy: 'RollingUpdate' } },
     turn: { domain: `turn.${namespace}.example`, replicas: 1, tlsSecretName: 'turn-tls' },
     redis: { storage: { storageClassName: STORAGE_CLASS } },
   };

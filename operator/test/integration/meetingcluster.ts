@@ -30,8 +30,15 @@ export const tryGet = (...args: string[]) => {
 export const condition = (mc: any, type: string) => mc?.status?.conditions?.find((c: any) => c.type === type);
 
 /** Waits for Ready=True on the current generation of ns/visio. */
+/** Waits for Ready=True at the current generation; on a timeout, says what the conditions and the SFU pods showed. */
 export const waitReady = (ns: string, timeoutMs = 90_000) =>
   eventually(`${ns}/visio Ready=True`, () => {
     const mc = tryGet('mc', 'visio', '-n', ns);
     return condition(mc, 'Ready')?.status === 'True' && mc.status.observedGeneration === mc.metadata.generation ? mc : undefined;
-  }, timeoutMs);
+  }, timeoutMs).catch((e: Error) => {
+    const mc = tryGet('mc', 'visio', '-n', ns);
+    const conditions = (mc?.status?.conditions ?? []).map((c: any) => `${c.type}=${c.status} ${c.reason}: ${c.message}`);
+    const pods = (tryGet('pods', '-n', ns)?.items ?? []).map((p: any) => `${p.metadata.name} ${p.status?.phase}${p.metadata.deletionTimestamp ? ' Terminating' : ''} ${p.status?.conditions?.find((c: any) => c.type === 'PodScheduled' && c.status !== 'True')?.message ?? ''}`);
+    const everywhere = (tryGet('pods', '-A')?.items ?? []).map((p: any) => `${p.metadata.namespace}/${p.metadata.name} on ${p.spec.nodeName ?? '-'} ${p.status?.phase}${p.metadata.deletionTimestamp ? ' Terminating' : ''}`);
+    throw new Error(`${e.message}\nall pods:\n${everywhere.join('\n')}\ngeneration ${mc?.metadata.generation}, observed ${mc?.status?.observedGeneration}\n${conditions.join('\n')}\npods:\n${pods.join('\n')}`);
+  });

@@ -7,6 +7,8 @@ import { crdsEstablished, ensureNamespace, eventually, kubectl, kubectlOk } from
 import { apply, condition, getJson, lightManifest, manifest, tryGet, waitReady } from './meetingcluster.js';
 
 const LEASE = ['--leader-election-name', 'meet-operator-it'];
+/** livekit.yaml of both SFU slots (a change goes to whichever slot is idle). */
+const sfuConfigs = (ns: string): string => ['visio-sfu-config', 'visio-sfu-b-config'].map((n) => tryGet('cm', n, '-n', ns)?.data['livekit.yaml'] ?? '').join('\n');
 const FAST = ['--resync-seconds', '3', '--relist-seconds', '5', '--scaling-interval-seconds', '3', '--scrape-timeout-seconds', '1'];
 
 const children = (ns: string) =>
@@ -62,15 +64,41 @@ describe('meet-operator run', () => {
     for (const s of secrets) for (const part of s.split(/[\s:]+/).filter((x: string) => x.length >= 12)) expect(op.logs.join('\n')).not.toContain(part);
   });
 
-  it('rolls the SFU pods when the spec changes the config', async () => {
+  it('a config change starts the new SFU pods in the other slot, then signals the old ones and removes their slot (side by side)', async () => {
     const before = getJson('pods', '-n', 'it-create', '-l', 'app.kubernetes.io/component=sfu').items.map((p: any) => p.metadata.name);
     apply(manifest('it-create', (m) => (m.spec.sfu.maxParticipantsPerRoom = 80)));
-    await eventually('config updated', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', 'it-create', '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 80') ? true : undefined));
-    const after = await eventually('SFU pods replaced', () => {
+    await eventually('the new slot configured', () => (tryGet('cm', 'visio-sfu-b-config', '-n', 'it-create')?.data['livekit.yaml'].includes('max_participants: 80') ? true : undefined));
+    // The old slot keeps its template: it is not rolled in place.
+    expect(tryGet('cm', 'visio-sfu-config', '-n', 'it-create')?.data['livekit.yaml'] ?? '').not.toContain('max_participants: 80');
+    const after = await eventually('SFU pods replaced and the old slot removed', () => {
       const pods = getJson('pods', '-n', 'it-create', '-l', 'app.kubernetes.io/component=sfu').items.filter((p: any) => !p.metadata.deletionTimestamp);
-      return pods.length === 2 && pods.every((p: any) => !before.includes(p.metadata.name)) ? pods : undefined;
+      const done = pods.length === 2 && pods.every((p: any) => !before.includes(p.metadata.name)) && !tryGet('deployment', 'visio-sfu', '-n', 'it-create') && !tryGet('cm', 'visio-sfu-config', '-n', 'it-create');
+      return done ? pods : undefined;
     }, 90_000);
-    expect(after).toHaveLength(2);
+    expect(after.map((p: any) => p.metadata.labels['meet.sovereign.io/sfu-slot'])).toEqual(['b', 'b']);
+    expect(after.map((p: any) => p.spec.containers[0].ports.find((x: any) => x.name === 'http').hostPort)).toEqual([7890, 7890]);
+    const reasons = getJson('events', '-n', 'it-create', '--field-selector', 'involvedObject.kind=MeetingCluster').items.map((e: any) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['UpgradeStarted', 'UpgradeDraining', 'UpgradeComplete']));
+    await waitReady('it-create');
+    expect(['UpgradeComplete', 'UpToDate']).toContain(condition(tryGet('mc', 'visio', '-n', 'it-create'), 'Upgrading')?.reason);
+  });
+
+  it('a change outside the maintenance window waits, the SFU untouched; the upgrade-now annotation starts it', async () => {
+    const start = new Date(Date.now() - 3600_000).toISOString().slice(11, 16);
+    apply(manifest('it-create', (m) => ((m.spec.sfu.maxParticipantsPerRoom = 70), (m.spec.sfu.upgrade = { maintenanceWindow: { start, durationMinutes: 30 } }))));
+    const waiting = await eventually('Upgrading: WaitingForMaintenanceWindow', () => {
+      const c = condition(tryGet('mc', 'visio', '-n', 'it-create'), 'Upgrading');
+      return c?.reason === 'WaitingForMaintenanceWindow' ? c : undefined;
+    });
+    expect(waiting.message).toContain(`(${start} UTC for 30 min, next at `);
+    await settle(5000);
+    expect(tryGet('deployment', 'visio-sfu', '-n', 'it-create')).toBeUndefined();
+    expect(tryGet('cm', 'visio-sfu-b-config', '-n', 'it-create').data['livekit.yaml']).toContain('max_participants: 80');
+    kubectlOk(['annotate', 'mc', 'visio', '-n', 'it-create', 'meet.sovereign.io/upgrade-now=true']);
+    await eventually('the change live in slot a, slot b removed', () =>
+      tryGet('cm', 'visio-sfu-config', '-n', 'it-create')?.data['livekit.yaml'].includes('max_participants: 70') && !tryGet('deployment', 'visio-sfu-b', '-n', 'it-create') ? true : undefined, 90_000);
+    kubectlOk(['annotate', 'mc', 'visio', '-n', 'it-create', 'meet.sovereign.io/upgrade-now-']);
+    apply(manifest('it-create', (m) => (m.spec.sfu.maxParticipantsPerRoom = 70)));
     await waitReady('it-create');
   });
 
@@ -86,7 +114,7 @@ describe('meet-operator run', () => {
     kubectlOk(['patch', 'configmap', 'visio-sfu-config', '-n', 'it-create', '--type=merge', '-p', '{"data":{"livekit.yaml":"port: 1\\n"}}']);
     kubectlOk(['annotate', 'service', 'visio-signalling', '-n', 'it-create', 'ops.interieur.example/owner=team-visio']);
     const t1 = Date.now();
-    await eventually('ConfigMap restored', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', 'it-create', '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 80') ? true : undefined), 20_000, 200);
+    await eventually('ConfigMap restored', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', 'it-create', '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 70') ? true : undefined), 20_000, 200);
     const configRepairMs = Date.now() - t1;
     console.log(`drift repaired: deleted Deployment in ${deploymentRepairMs} ms, edited ConfigMap in ${configRepairMs} ms`);
     expect(deploymentRepairMs).toBeLessThan(10_000);
@@ -223,13 +251,18 @@ describe('meet-operator run', () => {
   });
 
   it('honours the paused annotation', async () => {
+    // The TURN switch changed the SFU's ports: its pods moved to the other slot (side by side).
+    const config = await eventually('one SFU slot left', () => {
+      const left = ['visio-sfu-config', 'visio-sfu-b-config'].filter((n) => tryGet('configmap', n, '-n', 'it-switch'));
+      return left.length === 1 ? left[0] : undefined;
+    });
     kubectlOk(['annotate', 'mc', 'visio', '-n', 'it-switch', 'meet.sovereign.io/paused=true']);
     await settle(1000);
-    kubectlOk(['delete', 'configmap', 'visio-sfu-config', '-n', 'it-switch']);
+    kubectlOk(['delete', 'configmap', config, '-n', 'it-switch']);
     await settle(5000);
-    expect(tryGet('configmap', 'visio-sfu-config', '-n', 'it-switch')).toBeUndefined();
+    expect(tryGet('configmap', config, '-n', 'it-switch')).toBeUndefined();
     kubectlOk(['annotate', 'mc', 'visio', '-n', 'it-switch', 'meet.sovereign.io/paused-']);
-    await eventually('ConfigMap back after unpause', () => tryGet('configmap', 'visio-sfu-config', '-n', 'it-switch'), 20_000);
+    await eventually('ConfigMap back after unpause', () => tryGet('configmap', config, '-n', 'it-switch'), 20_000);
   });
 
   it('names spec.monitoring.serviceMonitor when the ServiceMonitor kind is not installed, and applies the rest', async () => {
@@ -266,7 +299,7 @@ describe('meet-operator run', () => {
     try {
       await eventually('standby B synced', () => (logged(b, 'caches synced') ? true : undefined), 30_000);
       apply(manifest('it-create', (m) => (m.spec.sfu.maxParticipantsPerRoom = 90)));
-      await eventually('A applied the change', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', 'it-create', '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 90') ? true : undefined));
+      await eventually('A applied the change', () => (sfuConfigs('it-create').includes('max_participants: 90') ? true : undefined));
       await waitReady('it-create');
       expect(logged(b, 'starting workers')).toBe(false);
       expect(auditWrites(operatorAgent('op-b'))).toEqual([]);
@@ -278,7 +311,7 @@ describe('meet-operator run', () => {
       console.log(`leader failover: standby took over ${takeoverMs} ms after SIGKILL of the leader (lease 15 s)`);
       expect(takeoverMs).toBeLessThan(25_000);
       apply(manifest('it-create', (m) => (m.spec.sfu.maxParticipantsPerRoom = 95)));
-      await eventually('B applied the change', () => (kubectlOk(['get', 'cm', 'visio-sfu-config', '-n', 'it-create', '-o', 'jsonpath={.data.livekit\\.yaml}']).includes('max_participants: 95') ? true : undefined));
+      await eventually('B applied the change', () => (sfuConfigs('it-create').includes('max_participants: 95') ? true : undefined));
       expect(auditWrites(operatorAgent('op-b')).length).toBeGreaterThan(0);
     } finally {
       await b.stop();

@@ -7,57 +7,39 @@
 //  - a drain: deleting the SFU pod that hosts a live room leaves it Terminating with its room going
 //    on (LiveKit drains on SIGTERM, terminationGracePeriodSeconds = spec.sfu.drainSeconds) until the
 //    last participant leaves; then it exits within seconds and its replacement starts;
-//  - a config change rolled the default way (the control of issue 17's upgrades): on a node without
+//  - a config change rolled by the Deployment (strategy RollingUpdate: the control of issue 17's
+//    side-by-side upgrades, upgrade.test.ts): on a node without
 //    a spare, the new pod waits for the host ports and the change never goes live; deleting the old
 //    pod refuses every new meeting for as long as its last meeting lasts.
 // (The scale-down with pod-deletion-cost needs two SFU pods, so two nodes' host ports: it stays in
 // the e2e suite, whose kwok nodes are backed by livekit-server processes; see the README.)
-import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
+import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureNamespace, eventually, kubectl, kubectlOk } from '../integration/kubectl.js';
+import { eventually, kubectl, kubectlOk } from '../integration/kubectl.js';
 import { getJson } from '../integration/meetingcluster.js';
 import { LiveProbe } from '../media/stack.js';
-import { Sandbox } from '../media/sandbox.js';
-import { allPodsOf, applyObject, containerPid, deleteNamespace, installOperator, onRealNode, podReady, podsOf, publicDns, readExample, realNode, tlsSecret, waitStackReady } from './cluster.js';
+import { allPodsOf, containerPid, podReady, podsOf, realNode } from './cluster.js';
+import { LiveStack } from './live-stack.js';
 
 const NS = 'sports-outage';
 /** Longer than the rendered liveness budget (3 failures x 10 s): a liveness probe that failed with Redis would have restarted the SFU. */
 const OUTAGE_MS = 45_000;
-const secretOf = (name: string, key: string): string => Buffer.from(getJson('secret', name, '-n', NS).data[key], 'base64').toString();
 const sfuPod = (): any => podsOf(NS, 'visio', 'sfu')[0];
 const container = (pod: any) => pod.status.containerStatuses[0];
 
 describe('the SFU under the real kubelet: a Redis outage, then a drain', () => {
-  const m = onRealNode(readExample('sports-generic-minimal.yaml'));
-  m.metadata.namespace = NS;
+  const stack = new LiveStack(NS, 'node-drain');
+  const m = stack.m;
   let rooms: RoomServiceClient;
-  let sb: Sandbox;
-  let apiKey: string;
-  let apiSecret: string;
   const url = () => `http://${realNode().ip}:7880`;
-  const token = (identity: string, room: string) => {
-    const at = new AccessToken(apiKey, apiSecret, { identity, ttl: '10m' });
-    at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
-    return at.toJwt();
-  };
+  const token = (identity: string, room: string) => stack.token(identity, room);
 
   beforeAll(async () => {
-    await installOperator();
-    ensureNamespace(NS);
-    await publicDns({ [m.spec.turn.domain]: realNode().ip });
-    tlsSecret(NS, m.spec.turn.tlsSecretName, m.spec.turn.domain);
-    applyObject(m);
-    await waitStackReady(NS, 'visio');
-    apiKey = secretOf('visio-livekit-keys', 'api-key');
-    apiSecret = secretOf('visio-livekit-keys', 'api-secret');
-    rooms = new RoomServiceClient(url(), apiKey, apiSecret);
-    sb = await Sandbox.create('node-drain', { hostNetwork: true, hosts: { [m.spec.turn.domain]: realNode().ip } });
+    await stack.start();
+    rooms = new RoomServiceClient(url(), stack.apiKey, stack.apiSecret);
   }, 300_000);
 
-  afterAll(async () => {
-    await sb?.close();
-    await deleteNamespace(NS);
-  }, 320_000);
+  afterAll(() => stack.stop(), 320_000);
 
   it('Redis away for 45 s: the SFU goes unready, is never restarted, and serves again when Redis is back', async () => {
     // The operator would put Redis back at once: pause it for the outage.
@@ -102,7 +84,7 @@ describe('the SFU under the real kubelet: a Redis outage, then a drain', () => {
 
   it('deleting the SFU pod that hosts a live room: it drains until the meeting ends, then exits and is replaced', async () => {
     await eventually('the stack ready again', () => (podReady(sfuPod()) ? true : undefined), 120_000, 500);
-    const participant = new LiveProbe(sb, 'drain-participant', 'participant', { url: url().replace('http', 'ws'), token: await token('erin', 'drain'), publish: true, relay: false, seconds: 600 });
+    const participant = new LiveProbe(stack.sb, 'drain-participant', 'participant', { url: url().replace('http', 'ws'), token: await token('erin', 'drain'), publish: true, relay: false, seconds: 600 });
     try {
       await participant.waitFor((e) => e.event === 'published', 30_000, 'the participant publishing');
       const pod = sfuPod();
@@ -146,7 +128,7 @@ describe('the SFU under the real kubelet: a Redis outage, then a drain', () => {
     const sfuPods = (): any[] => allPodsOf(NS, 'visio', 'sfu');
     const hashOf = (o: any): string | undefined => o?.metadata?.annotations?.['meet.sovereign.io/config-hash'];
     await eventually('the stack ready again', () => (sfuPods().some((p) => podReady(p) && !p.metadata.deletionTimestamp) ? true : undefined), 120_000, 500);
-    const participant = new LiveProbe(sb, 'upgrade-participant', 'participant', { url: url().replace('http', 'ws'), token: await token('frank', 'upgrade'), publish: true, relay: false, seconds: 600 });
+    const participant = new LiveProbe(stack.sb, 'upgrade-participant', 'participant', { url: url().replace('http', 'ws'), token: await token('frank', 'upgrade'), publish: true, relay: false, seconds: 600 });
     type Sample = { t: number; accepting: number; pending: number; terminating: number; newRoom: boolean; cut: boolean };
     const samples: Sample[] = [];
     let sampling = true;
@@ -176,7 +158,8 @@ describe('the SFU under the real kubelet: a Redis outage, then a drain', () => {
       await eventually('a new room accepted before the change', () => (samples.at(-1)?.newRoom ? true : undefined), 30_000, 500);
       const old = sfuPods().find((p) => podReady(p))!;
       const changedAt = Date.now() - t0;
-      kubectlOk(['patch', 'mc', 'visio', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { sfu: { maxParticipantsPerRoom: 99 } } })]);
+      // The Deployment's own rolling update (what every cluster had before spec.sfu.upgrade).
+      kubectlOk(['patch', 'mc', 'visio', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { sfu: { maxParticipantsPerRoom: 99, upgrade: { strategy: 'RollingUpdate' } } } })]);
       const newHash = await eventually('the new pod template', () => {
         const h = hashOf(getJson('deployment', 'visio-sfu', '-n', NS).spec.template);
         return h && h !== hashOf(old) ? h : undefined;

@@ -5,13 +5,13 @@ import { stringify } from 'yaml';
 import type { RenderContext } from '../context.js';
 import { objectName } from '../../api/names.js';
 import { PRINTABLE_ASCII, commentId } from './comment.js';
+import { slotPorts } from '../sfu-slot.js';
 import {
   LIVEKIT_KEYS_DIR,
   LIVEKIT_TLS_DIR,
   LIVEKIT_TURN_SECRET_DIR,
   REDIS_PORT,
   TURN_SECRET_FILE,
-  TURN_TLS_LISTEN_PORT,
 } from './paths.js';
 
 export const LIVEKIT_REDIS_PASSWORD_ENV = 'LIVEKIT_REDIS_PASSWORD';
@@ -44,11 +44,12 @@ function turnServers(ctx: RenderContext) {
 function embeddedTurn(ctx: RenderContext) {
   const { turn } = ctx.mc.spec;
   if (turn.mode !== 'embedded') return undefined;
+  const ports = slotPorts(ctx.mc, ctx.options.sfuSlot ?? 'a');
   return {
     enabled: true,
     domain: turn.domain,
-    tls_port: TURN_TLS_LISTEN_PORT,
-    udp_port: turn.udpPort,
+    tls_port: ports.turnTls,
+    udp_port: ports.turnUdp,
     relay_range_start: turn.relayPortRange.start,
     relay_range_end: turn.relayPortRange.end,
     ...(turn.tlsSecretName
@@ -71,10 +72,11 @@ export function livekitConfig(ctx: RenderContext): Record<string, unknown> {
   const stun = stunServersOf(ctx);
   const turnServersList = turnServers(ctx);
   const turn = embeddedTurn(ctx);
+  const ports = slotPorts(ctx.mc, ctx.options.sfuSlot ?? 'a');
   return {
-    port: sfu.port,
+    port: ports.http,
     rtc: {
-      tcp_port: sfu.rtc.tcpPort,
+      tcp_port: ports.rtcTcp,
       port_range_start: sfu.rtc.udpPortRange.start,
       port_range_end: sfu.rtc.udpPortRange.end,
       // The node's public address comes from the pod (NODE_IP: the node's address, or the cloud's
@@ -89,7 +91,7 @@ export function livekitConfig(ctx: RenderContext): Record<string, unknown> {
     key_file: `${LIVEKIT_KEYS_DIR}/keys.yaml`,
     room: { max_participants: sfu.maxParticipantsPerRoom, empty_timeout: sfu.emptyRoomTimeoutSeconds },
     ...(turn ? { turn } : {}),
-    prometheus: { port: sfu.metricsPort },
+    prometheus: { port: ports.metrics },
     logging: { level: sfu.logLevel, json: true },
   };
 }

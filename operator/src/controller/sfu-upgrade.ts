@@ -1,0 +1,168 @@
+// Side-by-side SFU upgrades (pure): what a reconcile does with the two SFU slots when the pod
+// template the spec asks for (its revision) differs from what the SFU pods run.
+//
+// LiveKit drains only on SIGTERM, and a draining pod keeps its node's host ports for as long as its
+// last meeting lasts. A Deployment's rolling update therefore either waits for a spare node per batch
+// or stops taking new meetings on a node for a whole drain. Instead, the new pods start in the idle
+// slot (render/sfu-slot.ts: the alternate ports, so beside the old pods on the same nodes), as many
+// as the load needs (the autoscaler's count, headroom included). Only once they are all ready are
+// the old pods signalled, all together: an upgrade costs one drain period, and ready capacity that
+// takes new meetings never drops below the count the load asked for. One upgrade runs at a time: a
+// change made meanwhile waits for it to finish, then starts its own.
+import type { Condition, MeetingCluster } from '../api/types.js';
+import type { KubeObject } from '../kube/object.js';
+import { otherSlot, servingSlot, type SfuSlot } from '../render/sfu-slot.js';
+import type { EventType } from './events.js';
+
+export interface SlotView {
+  deployment?: KubeObject;
+  /** The slot's pods, Terminating ones included. */
+  pods: KubeObject[];
+  /** The revision its pods run (its Deployment's annotation, or adopted; see the reconciler). */
+  revision?: string;
+}
+
+export interface UpgradeInput {
+  mc: MeetingCluster;
+  /** The revision the spec asks for. */
+  revision: string;
+  slots: Record<SfuSlot, SlotView>;
+  /** The SFU count the spec or the autoscaler wants (what the renderer sets). */
+  wanted: number;
+  /** Participants per pod name, where the autoscaler read them. */
+  participants?: (pod: string) => number | undefined;
+  /** The MeetingCluster asks to start now, window or not (meet.sovereign.io/upgrade-now). */
+  upgradeNow: boolean;
+  /** The Upgrading condition last reported (events go out when a step is first reached). */
+  previous?: Pick<Condition, 'reason'>;
+  now: number;
+}
+
+export interface UpgradeStep {
+  /** Render and apply this slot from the spec (undefined: no slot may take the spec's template yet). */
+  apply?: SfuSlot;
+  /** Slots left running as they are: only their count is set (when it differs). */
+  keep: { slot: SfuSlot; replicas: number }[];
+  /** Pods to cut now: the deadline passed with meetings still on them. */
+  cut: string[];
+  condition: { status: 'True' | 'False'; reason: string; message: string };
+  events: { type: EventType; reason: string; message: string }[];
+  requeueAfterMs?: number;
+}
+
+export const UPGRADE_CONDITION = 'Upgrading';
+/** Grace period of a cut pod: LiveKit gets a moment to close its connections cleanly. */
+export const CUT_GRACE_SECONDS = 1;
+
+/** Ready: every wanted pod exists on the current template and passes readiness. */
+export function slotReady(d: KubeObject | undefined): boolean {
+  if (!d) return false;
+  const want = d.spec?.replicas ?? 1;
+  const st = d.status ?? {};
+  return (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && (st.readyReplicas ?? 0) >= want && (st.updatedReplicas ?? 0) >= want;
+}
+
+const terminating = (p: KubeObject) => !!p.metadata.deletionTimestamp;
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/** When the old pods were signalled: a deletion timestamp is the time of the delete plus the grace period. */
+export function signalledAt(pods: KubeObject[]): number | undefined {
+  const times = pods.filter(terminating).map((p) => Date.parse(p.metadata.deletionTimestamp!) - (p.metadata.deletionGracePeriodSeconds ?? 0) * 1000);
+  return times.length ? Math.min(...times) : undefined;
+}
+
+/** Milliseconds until the maintenance window opens (0: open now). */
+export function untilWindow(window: { start: string; durationMinutes: number } | undefined, now: number): number {
+  if (!window) return 0;
+  const [h, m] = window.start.split(':').map(Number) as [number, number];
+  const day = 86_400_000;
+  const startToday = Math.floor(now / day) * day + (h * 60 + m) * 60_000;
+  // The window that opened most recently (today's, or yesterday's when today's is still ahead).
+  const opened = startToday <= now ? startToday : startToday - day;
+  if (now < opened + window.durationMinutes * 60_000) return 0;
+  return opened + day - now;
+}
+
+export function planSfuUpgrade(i: UpgradeInput): UpgradeStep {
+  const { mc, slots } = i;
+  const { upgrade } = mc.spec.sfu;
+  const present = { a: slots.a.deployment, b: slots.b.deployment };
+  const serving = servingSlot(present);
+  const other = otherSlot(serving);
+  const old = slots[other];
+  const current = slots[serving];
+  const events: UpgradeStep['events'] = [];
+  const first = (reason: string) => i.previous?.reason !== reason;
+
+  // The Deployment's own rolling update: the serving slot takes the template in place; a slot left
+  // from an earlier side-by-side upgrade drains and goes.
+  if (upgrade.strategy === 'RollingUpdate') {
+    const keep = old.deployment && (old.pods.length || old.deployment.spec?.replicas) ? [{ slot: other, replicas: 0 }] : [];
+    return { apply: serving, keep, cut: [], events, condition: { status: 'False', reason: 'RollingUpdate', message: 'spec.sfu.upgrade.strategy is RollingUpdate: the SFU Deployment rolls its own pods' } };
+  }
+
+  if (old.deployment) {
+    // An upgrade in flight: `serving` holds the new pods, `other` the old ones.
+    const apply = current.revision === i.revision ? serving : undefined;
+    const keep: UpgradeStep['keep'] = apply ? [] : [{ slot: serving, replicas: i.wanted }];
+    const waiting = apply ? '' : '; a newer change waits for this upgrade to finish';
+    const oldReplicas = old.deployment.spec?.replicas ?? 0;
+    const live = old.pods.filter((p) => !terminating(p));
+    if (oldReplicas > 0 && !slotReady(current.deployment)) {
+      const st = current.deployment?.status ?? {};
+      keep.push({ slot: other, replicas: oldReplicas });
+      const message = `${st.readyReplicas ?? 0}/${current.deployment?.spec?.replicas ?? i.wanted} new SFU pods ready (slot ${serving}); the ${plural(oldReplicas, 'old pod')} keep serving until then${waiting}`;
+      return { apply, keep, cut: [], events, condition: { status: 'True', reason: 'StartingNewPods', message } };
+    }
+    if (oldReplicas > 0) {
+      keep.push({ slot: other, replicas: 0 });
+      const message = `${plural(current.deployment?.spec?.replicas ?? 0, 'new SFU pod')} ready: signalling the ${plural(live.length, 'old pod')} together; each drains until its last meeting ends (at most ${mc.spec.sfu.drainSeconds} s)`;
+      events.push({ type: 'Normal', reason: 'UpgradeDraining', message });
+      return { apply, keep, cut: [], events, condition: { status: 'True', reason: 'DrainingOldPods', message: message + waiting } };
+    }
+    if (old.pods.length === 0) {
+      // The old slot is empty: its Deployment and config go (not kept, so pruned).
+      if (first('UpgradeComplete')) events.push({ type: 'Normal', reason: 'UpgradeComplete', message: `every SFU pod runs the new template (slot ${serving}); the old slot is removed` });
+      return { apply, keep, cut: [], events, condition: { status: 'False', reason: 'UpgradeComplete', message: `SFU pods run slot ${serving}${waiting}` } };
+    }
+    return { ...draining(i, old.pods, other, waiting), apply, keep: [...keep, { slot: other, replicas: 0 }] };
+  }
+
+  if (current.revision === i.revision || !current.deployment) {
+    return { apply: serving, keep: [], cut: [], events, condition: { status: 'False', reason: 'UpToDate', message: 'SFU pods run the current spec' } };
+  }
+  const wait = i.upgradeNow ? 0 : untilWindow(upgrade.maintenanceWindow, i.now);
+  if (wait > 0) {
+    const opens = new Date(i.now + wait).toISOString();
+    const message = `an SFU change waits for the maintenance window (${upgrade.maintenanceWindow!.start} UTC for ${upgrade.maintenanceWindow!.durationMinutes} min, next at ${opens}); annotate meet.sovereign.io/upgrade-now=true to start it now`;
+    if (first('WaitingForMaintenanceWindow')) events.push({ type: 'Normal', reason: 'UpgradeDeferred', message });
+    return { keep: [{ slot: serving, replicas: i.wanted }], cut: [], events, condition: { status: 'False', reason: 'WaitingForMaintenanceWindow', message }, requeueAfterMs: wait };
+  }
+  const message = `SFU change: starting ${plural(i.wanted, 'new pod')} in slot ${other} (alternate ports) beside the ${plural(current.deployment.spec?.replicas ?? 0, 'old pod')}; the old pods are signalled once the new ones are ready`;
+  events.push({ type: 'Normal', reason: 'UpgradeStarted', message });
+  return { apply: other, keep: [{ slot: serving, replicas: current.deployment.spec?.replicas ?? 0 }], cut: [], events, condition: { status: 'True', reason: 'StartingNewPods', message } };
+}
+
+/** The old pods drain; with a deadline, a Warning noticeSeconds before it, then the cut. */
+function draining(i: UpgradeInput, pods: KubeObject[], slot: SfuSlot, waiting: string): Omit<UpgradeStep, 'apply' | 'keep'> {
+  const { deadlineSeconds, noticeSeconds } = i.mc.spec.sfu.upgrade;
+  const since = signalledAt(pods) ?? i.now;
+  const people = pods.map((p) => i.participants?.(p.metadata.name)).filter((n): n is number => n !== undefined).reduce((a, b) => a + b, 0);
+  const base = `${plural(pods.length, 'old SFU pod')} (slot ${slot}) draining since ${new Date(since).toISOString()}, ${plural(people, 'participant')} still on them`;
+  const events: UpgradeStep['events'] = [];
+  if (deadlineSeconds === undefined) return { cut: [], events, condition: { status: 'True', reason: 'DrainingOldPods', message: base + waiting } };
+  const cutAt = since + deadlineSeconds * 1000;
+  const noticeAt = cutAt - noticeSeconds * 1000;
+  const names = pods.map((p) => p.metadata.name);
+  if (i.now >= cutAt) {
+    const cut = pods.filter((p) => (p.metadata.deletionGracePeriodSeconds ?? Infinity) > CUT_GRACE_SECONDS).map((p) => p.metadata.name);
+    if (cut.length) events.push({ type: 'Warning', reason: 'UpgradeCut', message: `deadline of ${deadlineSeconds} s passed: cutting the meetings still on ${cut.join(', ')} (${plural(people, 'participant')}); clients reconnect to the new pods` });
+    return { cut, events, condition: { status: 'True', reason: 'DeadlinePassed', message: `${base}; deadline passed, meetings cut${waiting}` } };
+  }
+  if (i.now >= noticeAt) {
+    const message = `${base}; meetings still on ${names.join(', ')} will be cut at ${new Date(cutAt).toISOString()} (spec.sfu.upgrade.deadlineSeconds ${deadlineSeconds})`;
+    if (i.previous?.reason !== 'DeadlineNotice') events.push({ type: 'Warning', reason: 'UpgradeDeadline', message });
+    return { cut: [], events, condition: { status: 'True', reason: 'DeadlineNotice', message: message + waiting }, requeueAfterMs: cutAt - i.now };
+  }
+  return { cut: [], events, condition: { status: 'True', reason: 'DrainingOldPods', message: `${base}; deadline at ${new Date(cutAt).toISOString()}${waiting}` }, requeueAfterMs: noticeAt - i.now };
+}
