@@ -95,10 +95,11 @@ the code declares (operator/src/kube/resources.ts) and runs the operator under t
   verbs: [list, watch, create, patch, delete]
 # Our pods: informer by label (list, watch), read for why a component is not ready; before a
 # scale-down the autoscaler sets controller.kubernetes.io/pod-deletion-cost on each SFU pod (patch)
-# so the emptiest pods go first.
+# so the emptiest pods go first; an upgrade past spec.sfu.upgrade.deadlineSeconds deletes the old
+# SFU pods still draining again, with a 1 s grace period (delete).
 - apiGroups: [""]
   resources: [pods]
-  verbs: [list, watch, patch]
+  verbs: [list, watch, patch, delete]
 # Events on MeetingClusters (POST); list: the volume controller's Events of a claim a pod waits for
 # (the reason, e.g. a missing StorageClass, that status names).
 - apiGroups: [""]

@@ -147,14 +147,14 @@ export class ClusterWrites {
     return out;
   }
 
-  /** Deletes pods again with a short grace period: the kubelet cuts what they still serve. */
-  async cutPods(namespace: string, names: string[], gracePeriodSeconds: number): Promise<string[]> {
+  /** Deletes pods with this grace period (the kubelet stops each at its end at the latest). */
+  async deletePods(namespace: string, names: readonly string[], gracePeriodSeconds: number): Promise<string[]> {
     const errors: string[] = [];
     for (const name of names) {
       try {
         await this.write(() => this.http.request('DELETE', resourcePath(POD, namespace, name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds } }));
       } catch (e) {
-        if (!isNotFound(e)) errors.push(`cut pod ${name}: ${(e as Error).message}`);
+        if (!isNotFound(e)) errors.push(`delete pod ${name}: ${(e as Error).message}`);
       }
     }
     return errors;

@@ -26,7 +26,7 @@ import { DONE, isTerminal, type ReconcileResult } from './result.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { deletionCostsBeforeScaleDown, handedOverReplicas, scaleAnnouncement, type ScalingSource } from './sfu-handoff.js';
 import { computeStatus, newCauses, type Causes } from './status.js';
-import { CUT_GRACE_SECONDS, planSfuUpgrade, UPGRADE_CONDITION, type SlotView, type UpgradeStep } from './sfu-upgrade.js';
+import { planSfuUpgrade, UPGRADE_CONDITION, type SlotView, type UpgradeStep } from './sfu-upgrade.js';
 import { WriteBudget } from './writes.js';
 
 export { FIELD_MANAGER, type Caches } from './cluster-writes.js';
@@ -192,11 +192,14 @@ export class Reconciler {
       this.announceChanges(log, e.changes, (...a) => this.d.events.record(live, ...a));
       throw e.cause;
     }
+    // Old pods signalled with the deadline as grace period before their slot goes to 0 (whose
+    // ReplicaSet would otherwise delete them with drainSeconds first).
+    const { signal } = plan.upgrade;
+    const signalled = signal ? await this.writes.deletePods(namespace!, signal.pods, signal.gracePeriodSeconds) : [];
     const kept = await this.writes.scaleKept(namespace!, plan.upgrade.keep.map((k) => ({ name: slotDeploymentName(plan.cluster, k.slot), replicas: k.replicas })));
-    const cut = await this.writes.cutPods(namespace!, plan.upgrade.cut, CUT_GRACE_SECONDS);
     const owned = [...this.d.caches.children.values()].flatMap((c) => c.listByLabel(namespace, LABEL_CLUSTER, name).filter((o) => ownedBy(o, uid)));
     const pruned = await this.writes.prune(namespace!, owned, new Set([...plan.children.map(childId), ...plan.keptIds]));
-    return { changes: [...applied.changes, ...kept.changes, ...pruned.changes], errors: [...errors, ...applied.errors, ...kept.errors, ...cut, ...pruned.errors] };
+    return { changes: [...applied.changes, ...kept.changes, ...pruned.changes], errors: [...errors, ...applied.errors, ...signalled, ...kept.errors, ...pruned.errors] };
   }
 
   /** Status, then the events of what changed (an Event sent first would queue in front of the status users wait for). */

@@ -22,7 +22,7 @@ const input = (a: SlotView, b: SlotView, over: Partial<UpgradeInput> = {}): Upgr
 describe('planSfuUpgrade (SideBySide)', () => {
   it('a new cluster: slot a from the spec, nothing kept', () => {
     const step = planSfuUpgrade(input(slot(undefined, undefined), slot(undefined, undefined)));
-    expect(step).toMatchObject({ apply: 'a', keep: [], cut: [], condition: { status: 'False', reason: 'UpToDate' } });
+    expect(step).toMatchObject({ apply: 'a', keep: [], condition: { status: 'False', reason: 'UpToDate' } });
   });
 
   it('up to date: the serving slot takes the spec (its count included), no event', () => {
@@ -58,11 +58,15 @@ describe('planSfuUpgrade (SideBySide)', () => {
   it('while the old pods drain: progress with the participants still on them; then the old slot goes', () => {
     const old = slot(deployment('2026-12-01T00:00:00Z', 0), 'r1', [pod('a1', T0 - 60_000)]);
     const draining = planSfuUpgrade(input(old, slot(deployment('2026-12-07T09:59:00Z', 2), 'r2'), { participants: (p) => (p === 'a1' ? 7 : undefined) }));
-    expect(draining).toMatchObject({ apply: 'b', keep: [{ slot: 'a', replicas: 0 }], cut: [], condition: { reason: 'DrainingOldPods' } });
+    expect(draining).toMatchObject({ apply: 'b', keep: [{ slot: 'a', replicas: 0 }], condition: { reason: 'DrainingOldPods' } });
     expect(draining.condition.message).toBe('1 old SFU pod (slot a) draining since 2026-12-07T09:59:00.000Z, 7 participants still on them');
     const done = planSfuUpgrade(input(slot(deployment('2026-12-01T00:00:00Z', 0), 'r1'), slot(deployment('2026-12-07T09:59:00Z', 2), 'r2')));
     expect(done).toMatchObject({ apply: 'b', keep: [], condition: { status: 'False', reason: 'UpgradeComplete' } });
     expect(done.events.map((e) => e.reason)).toEqual(['UpgradeComplete']);
+    // Once the old slot is gone, the last upgrade stays on record; without load figures none are claimed.
+    const after = planSfuUpgrade({ ...input(slot(undefined, undefined), slot(deployment('2026-12-07T09:59:00Z', 2), 'r2')), previous: { reason: 'UpgradeComplete' } });
+    expect(after).toMatchObject({ apply: 'b', events: [], condition: { status: 'False', reason: 'UpgradeComplete', message: 'SFU pods run the current spec (slot b)' } });
+    expect(planSfuUpgrade(input(old, slot(deployment('2026-12-07T09:59:00Z', 2), 'r2'))).condition.message).toBe('1 old SFU pod (slot a) draining since 2026-12-07T09:59:00.000Z');
     // Reported once.
     expect(planSfuUpgrade({ ...input(slot(deployment('2026-12-01T00:00:00Z', 0), 'r1'), slot(deployment('2026-12-07T09:59:00Z', 2), 'r2')), previous: { reason: 'UpgradeComplete' } }).events).toEqual([]);
   });
@@ -90,23 +94,27 @@ describe('planSfuUpgrade (SideBySide)', () => {
     expect(planSfuUpgrade({ ...input(running, slot(undefined, undefined)), mc: windowed, now: Date.parse('2026-12-08T03:59:00Z') }).apply).toBe('b');
   });
 
-  it('a deadline: a Warning noticeSeconds before, then the cut of the pods still draining, and only then', () => {
+  it('a deadline: the old pods signalled with it as grace period, a Warning noticeSeconds before it, then the cut reported', () => {
     const timed = withUpgrade({ deadlineSeconds: 600, noticeSeconds: 120 });
+    const signalStep = planSfuUpgrade({ ...input(slot(deployment('2026-12-01T00:00:00Z', 2), 'r1', [pod('a1'), pod('a2'), pod('a0', T0 - 1000)]), slot(deployment('2026-12-07T09:59:00Z', 2), 'r2')), mc: timed });
+    expect(signalStep.signal).toEqual({ pods: ['a1', 'a2'], gracePeriodSeconds: 600 });
+    expect(signalStep.keep).toEqual([{ slot: 'a', replicas: 0 }]);
+    expect(planSfuUpgrade(input(slot(deployment('2026-12-01T00:00:00Z', 2), 'r1', [pod('a1')]), slot(deployment('2026-12-07T09:59:00Z', 2), 'r2'))).signal).toBeUndefined();
     const signalled = T0 - 400_000;
-    const at = (now: number, pods = [pod('a1', signalled)], previous?: string) =>
-      planSfuUpgrade({ ...input(slot(deployment('2026-12-01T00:00:00Z', 0), 'r1', pods), slot(deployment('2026-12-07T09:00:00Z', 2), 'r2')), mc: timed, now, ...(previous ? { previous: { reason: previous } } : {}) });
+    const at = (now: number, previous?: string) =>
+      planSfuUpgrade({ ...input(slot(deployment('2026-12-01T00:00:00Z', 0), 'r1', [pod('a1', signalled, 600)]), slot(deployment('2026-12-07T09:00:00Z', 2), 'r2')), mc: timed, now, ...(previous ? { previous: { reason: previous } } : {}) });
     const before = at(T0);
-    expect(before).toMatchObject({ cut: [], events: [], condition: { reason: 'DrainingOldPods' }, requeueAfterMs: 80_000 });
+    expect(before).toMatchObject({ events: [], condition: { reason: 'DrainingOldPods' }, requeueAfterMs: 80_000 });
+    expect(before.signal).toBeUndefined();
     const notice = at(signalled + 480_000);
-    expect(notice).toMatchObject({ cut: [], condition: { reason: 'DeadlineNotice' }, requeueAfterMs: 120_000 });
+    expect(notice).toMatchObject({ condition: { reason: 'DeadlineNotice' }, requeueAfterMs: 120_000 });
     expect(notice.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'UpgradeDeadline' })]);
     expect(notice.events[0]!.message).toContain('a1 will be cut at 2026-12-07T10:03:20.000Z');
-    expect(at(signalled + 500_000, undefined, 'DeadlineNotice').events).toEqual([]);
-    const cut = at(signalled + 600_000, undefined, 'DeadlineNotice');
-    expect(cut.cut).toEqual(['a1']);
+    expect(at(signalled + 500_000, 'DeadlineNotice').events).toEqual([]);
+    const cut = at(signalled + 600_000, 'DeadlineNotice');
+    expect(cut.condition.reason).toBe('DeadlinePassed');
     expect(cut.events.map((e) => [e.type, e.reason])).toEqual([['Warning', 'UpgradeCut']]);
-    // Already cut (grace 1 s): not again.
-    expect(at(signalled + 601_000, [pod('a1', signalled + 600_000, 1)]).cut).toEqual([]);
+    expect(at(signalled + 601_000, 'DeadlinePassed').events).toEqual([]);
   });
 });
 

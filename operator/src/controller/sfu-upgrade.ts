@@ -43,16 +43,18 @@ export interface UpgradeStep {
   apply?: SfuSlot;
   /** Slots left running as they are: only their count is set (when it differs). */
   keep: { slot: SfuSlot; replicas: number }[];
-  /** Pods to cut now: the deadline passed with meetings still on them. */
-  cut: string[];
+  /**
+   * Old pods to signal before their slot is scaled to 0, with the deadline as their grace period:
+   * the kubelet then stops them at the deadline. (It would ignore a second, shorter delete of a pod
+   * already stopping: its running kill keeps the first grace period, kubernetes#113606.)
+   */
+  signal?: { pods: string[]; gracePeriodSeconds: number };
   condition: { status: 'True' | 'False'; reason: string; message: string };
   events: { type: EventType; reason: string; message: string }[];
   requeueAfterMs?: number;
 }
 
 export const UPGRADE_CONDITION = 'Upgrading';
-/** Grace period of a cut pod: LiveKit gets a moment to close its connections cleanly. */
-export const CUT_GRACE_SECONDS = 1;
 
 /** Ready: every wanted pod exists on the current template and passes readiness. */
 export function slotReady(d: KubeObject | undefined): boolean {
@@ -98,7 +100,7 @@ export function planSfuUpgrade(i: UpgradeInput): UpgradeStep {
   // from an earlier side-by-side upgrade drains and goes.
   if (upgrade.strategy === 'RollingUpdate') {
     const keep = old.deployment && (old.pods.length || old.deployment.spec?.replicas) ? [{ slot: other, replicas: 0 }] : [];
-    return { apply: serving, keep, cut: [], events, condition: { status: 'False', reason: 'RollingUpdate', message: 'spec.sfu.upgrade.strategy is RollingUpdate: the SFU Deployment rolls its own pods' } };
+    return { apply: serving, keep, events, condition: { status: 'False', reason: 'RollingUpdate', message: 'spec.sfu.upgrade.strategy is RollingUpdate: the SFU Deployment rolls its own pods' } };
   }
 
   if (old.deployment) {
@@ -112,57 +114,65 @@ export function planSfuUpgrade(i: UpgradeInput): UpgradeStep {
       const st = current.deployment?.status ?? {};
       keep.push({ slot: other, replicas: oldReplicas });
       const message = `${st.readyReplicas ?? 0}/${current.deployment?.spec?.replicas ?? i.wanted} new SFU pods ready (slot ${serving}); the ${plural(oldReplicas, 'old pod')} keep serving until then${waiting}`;
-      return { apply, keep, cut: [], events, condition: { status: 'True', reason: 'StartingNewPods', message } };
+      return { apply, keep, events, condition: { status: 'True', reason: 'StartingNewPods', message } };
     }
     if (oldReplicas > 0) {
       keep.push({ slot: other, replicas: 0 });
-      const message = `${plural(current.deployment?.spec?.replicas ?? 0, 'new SFU pod')} ready: signalling the ${plural(live.length, 'old pod')} together; each drains until its last meeting ends (at most ${mc.spec.sfu.drainSeconds} s)`;
+      const { deadlineSeconds } = mc.spec.sfu.upgrade;
+      const bound = deadlineSeconds === undefined ? `at most ${mc.spec.sfu.drainSeconds} s` : `at most ${deadlineSeconds} s, spec.sfu.upgrade.deadlineSeconds`;
+      const message = `${plural(current.deployment?.spec?.replicas ?? 0, 'new SFU pod')} ready: signalling the ${plural(live.length, 'old pod')} together; each drains until its last meeting ends (${bound})`;
       events.push({ type: 'Normal', reason: 'UpgradeDraining', message });
-      return { apply, keep, cut: [], events, condition: { status: 'True', reason: 'DrainingOldPods', message: message + waiting } };
+      const signal = deadlineSeconds === undefined ? {} : { signal: { pods: live.map((p) => p.metadata.name), gracePeriodSeconds: deadlineSeconds } };
+      return { apply, keep, ...signal, events, condition: { status: 'True', reason: 'DrainingOldPods', message: message + waiting } };
     }
     if (old.pods.length === 0) {
       // The old slot is empty: its Deployment and config go (not kept, so pruned).
       if (first('UpgradeComplete')) events.push({ type: 'Normal', reason: 'UpgradeComplete', message: `every SFU pod runs the new template (slot ${serving}); the old slot is removed` });
-      return { apply, keep, cut: [], events, condition: { status: 'False', reason: 'UpgradeComplete', message: `SFU pods run slot ${serving}${waiting}` } };
+      return { apply, keep, events, condition: { status: 'False', reason: 'UpgradeComplete', message: `SFU pods run the current spec (slot ${serving})${waiting}` } };
     }
     return { ...draining(i, old.pods, other, waiting), apply, keep: [...keep, { slot: other, replicas: 0 }] };
   }
 
   if (current.revision === i.revision || !current.deployment) {
-    return { apply: serving, keep: [], cut: [], events, condition: { status: 'False', reason: 'UpToDate', message: 'SFU pods run the current spec' } };
+    // The last upgrade stays on record (with its transition time) until the next change.
+    const reason = i.previous?.reason === 'UpgradeComplete' ? 'UpgradeComplete' : 'UpToDate';
+    return { apply: serving, keep: [], events, condition: { status: 'False', reason, message: `SFU pods run the current spec (slot ${serving})` } };
   }
   const wait = i.upgradeNow ? 0 : untilWindow(upgrade.maintenanceWindow, i.now);
   if (wait > 0) {
     const opens = new Date(i.now + wait).toISOString();
     const message = `an SFU change waits for the maintenance window (${upgrade.maintenanceWindow!.start} UTC for ${upgrade.maintenanceWindow!.durationMinutes} min, next at ${opens}); annotate meet.sovereign.io/upgrade-now=true to start it now`;
     if (first('WaitingForMaintenanceWindow')) events.push({ type: 'Normal', reason: 'UpgradeDeferred', message });
-    return { keep: [{ slot: serving, replicas: i.wanted }], cut: [], events, condition: { status: 'False', reason: 'WaitingForMaintenanceWindow', message }, requeueAfterMs: wait };
+    return { keep: [{ slot: serving, replicas: i.wanted }], events, condition: { status: 'False', reason: 'WaitingForMaintenanceWindow', message }, requeueAfterMs: wait };
   }
   const message = `SFU change: starting ${plural(i.wanted, 'new pod')} in slot ${other} (alternate ports) beside the ${plural(current.deployment.spec?.replicas ?? 0, 'old pod')}; the old pods are signalled once the new ones are ready`;
   events.push({ type: 'Normal', reason: 'UpgradeStarted', message });
-  return { apply: other, keep: [{ slot: serving, replicas: current.deployment.spec?.replicas ?? 0 }], cut: [], events, condition: { status: 'True', reason: 'StartingNewPods', message } };
+  return { apply: other, keep: [{ slot: serving, replicas: current.deployment.spec?.replicas ?? 0 }], events, condition: { status: 'True', reason: 'StartingNewPods', message } };
 }
 
-/** The old pods drain; with a deadline, a Warning noticeSeconds before it, then the cut. */
+/** The old pods drain; with a deadline, a Warning noticeSeconds before it, then the kubelet's cut. */
 function draining(i: UpgradeInput, pods: KubeObject[], slot: SfuSlot, waiting: string): Omit<UpgradeStep, 'apply' | 'keep'> {
   const { deadlineSeconds, noticeSeconds } = i.mc.spec.sfu.upgrade;
   const since = signalledAt(pods) ?? i.now;
-  const people = pods.map((p) => i.participants?.(p.metadata.name)).filter((n): n is number => n !== undefined).reduce((a, b) => a + b, 0);
-  const base = `${plural(pods.length, 'old SFU pod')} (slot ${slot}) draining since ${new Date(since).toISOString()}, ${plural(people, 'participant')} still on them`;
+  const known = pods.map((p) => i.participants?.(p.metadata.name)).filter((n): n is number => n !== undefined);
+  const people = known.reduce((a, b) => a + b, 0);
+  // Their load is read by the participants autoscaler; in the other modes nobody reads it.
+  const load = known.length ? `, ${plural(people, 'participant')} still on them` : '';
+  const base = `${plural(pods.length, 'old SFU pod')} (slot ${slot}) draining since ${new Date(since).toISOString()}${load}`;
   const events: UpgradeStep['events'] = [];
-  if (deadlineSeconds === undefined) return { cut: [], events, condition: { status: 'True', reason: 'DrainingOldPods', message: base + waiting } };
+  if (deadlineSeconds === undefined) return { events, condition: { status: 'True', reason: 'DrainingOldPods', message: base + waiting } };
   const cutAt = since + deadlineSeconds * 1000;
   const noticeAt = cutAt - noticeSeconds * 1000;
   const names = pods.map((p) => p.metadata.name);
   if (i.now >= cutAt) {
-    const cut = pods.filter((p) => (p.metadata.deletionGracePeriodSeconds ?? Infinity) > CUT_GRACE_SECONDS).map((p) => p.metadata.name);
-    if (cut.length) events.push({ type: 'Warning', reason: 'UpgradeCut', message: `deadline of ${deadlineSeconds} s passed: cutting the meetings still on ${cut.join(', ')} (${plural(people, 'participant')}); clients reconnect to the new pods` });
-    return { cut, events, condition: { status: 'True', reason: 'DeadlinePassed', message: `${base}; deadline passed, meetings cut${waiting}` } };
+    // The kubelet stops them: their grace period was the deadline (see UpgradeStep.signal).
+    if (i.previous?.reason !== 'DeadlinePassed') events.push({ type: 'Warning', reason: 'UpgradeCut', message: `deadline of ${deadlineSeconds} s passed: the meetings still on ${names.join(', ')}${known.length ? ` (${plural(people, 'participant')})` : ''} are cut; clients reconnect to the new pods` });
+    return { events, condition: { status: 'True', reason: 'DeadlinePassed', message: `${base}; deadline passed, meetings cut${waiting}` } };
   }
   if (i.now >= noticeAt) {
     const message = `${base}; meetings still on ${names.join(', ')} will be cut at ${new Date(cutAt).toISOString()} (spec.sfu.upgrade.deadlineSeconds ${deadlineSeconds})`;
     if (i.previous?.reason !== 'DeadlineNotice') events.push({ type: 'Warning', reason: 'UpgradeDeadline', message });
-    return { cut: [], events, condition: { status: 'True', reason: 'DeadlineNotice', message: message + waiting }, requeueAfterMs: cutAt - i.now };
+    return { events, condition: { status: 'True', reason: 'DeadlineNotice', message: message + waiting }, requeueAfterMs: cutAt - i.now };
   }
-  return { cut: [], events, condition: { status: 'True', reason: 'DrainingOldPods', message: `${base}; deadline at ${new Date(cutAt).toISOString()}${waiting}` }, requeueAfterMs: noticeAt - i.now };
+  return { events, condition: { status: 'True', reason: 'DrainingOldPods', message: `${base}; deadline at ${new Date(cutAt).toISOString()}${waiting}` }, requeueAfterMs: noticeAt - i.now };
 }

@@ -109,6 +109,7 @@ const grant = (t: ResourceType, verbs: string[], sub = ''): string[] => verbs.ma
  *   create as well, which the API server checks when an apply creates the object), prune (delete);
  *   Secrets also GET (a generated Secret the cache lacks) and POST (create, never overwrite, a missing one);
  * - SFU Pods: informer by label (list, watch); the autoscaler's deletion costs (PATCH, merge patch);
+ *   an upgrade's deadline cuts old SFU pods (DELETE, controller/sfu-upgrade.ts);
  * - Events: POST.
  * Nothing cluster-scoped. Leases are separate (leaseGrants).
  */
@@ -118,7 +119,7 @@ export function namespacedGrantsFromCode(): string[] {
     ...grant(MEETING_CLUSTER, ['patch'], '/status'),
     ...grant(MEETING_CLUSTER, ['update'], '/finalizers'),
     ...CHILD_TYPES.flatMap((t) => grant(t, ['list', 'watch', 'create', 'patch', 'delete', ...(t.kind === 'Secret' ? ['get'] : [])])),
-    ...grant(POD, ['list', 'watch', 'patch']),
+    ...grant(POD, ['list', 'watch', 'patch', 'delete']),
     ...grant(EVENT, ['create', 'list']),
   ].sort();
 }

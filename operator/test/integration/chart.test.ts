@@ -314,11 +314,12 @@ describe('the chart, installed on the control plane', () => {
       ['patch', 'meetingclusters.meet.sovereign.io', '--subresource=status', '-n', WATCHED], ['create', 'events', '-n', WATCHED], ['list', 'events', '-n', WATCHED], // list: a claim's Events (diagnosis.ts)
       ['get', `leases.coordination.k8s.io/${LEASE_NAME}`, '-n', SYSTEM_NS], ['update', `leases.coordination.k8s.io/${LEASE_NAME}`, '-n', SYSTEM_NS],
       ['list', 'pods', '-n', WATCHED], ['patch', 'pods', '-n', WATCHED], // the autoscaler: SFU pods and their deletion costs
+      ['delete', 'pods', '-n', WATCHED], // an upgrade's deadline: the old SFU pods cut
     ];
     const no = [
       ['update', 'deployments.apps', '-n', WATCHED], ['get', 'deployments.apps', '-n', WATCHED], ['get', 'configmaps', '-n', WATCHED],
       ['update', 'secrets', '-n', WATCHED], ['delete', 'meetingclusters.meet.sovereign.io', '-n', WATCHED],
-      ['patch', 'meetingclusters.meet.sovereign.io', '-n', WATCHED], ['get', 'pods', '-n', WATCHED], ['create', 'pods', '-n', WATCHED], ['delete', 'pods', '-n', WATCHED],
+      ['patch', 'meetingclusters.meet.sovereign.io', '-n', WATCHED], ['get', 'pods', '-n', WATCHED], ['create', 'pods', '-n', WATCHED],
       ['list', 'nodes'], ['get', 'namespaces'], ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', WATCHED],
       ['update', 'leases.coordination.k8s.io/some-other-lease', '-n', SYSTEM_NS], ['create', 'leases.coordination.k8s.io', '-n', 'kube-system'],
       ['list', 'customresourcedefinitions.apiextensions.k8s.io'], ['*', '*', '--all-namespaces'],

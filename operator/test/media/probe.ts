@@ -146,6 +146,9 @@ async function participant(): Promise<void> {
   setTimeout(() => void leave('time is up'), (a.seconds ?? 60) * 1000).unref();
 
   room.on(RoomEvent.Disconnected, (reason: unknown) => emit({ event: 'disconnected', reason }));
+  // The SDK resumes by itself when its SFU goes away: a cut meeting shows here first.
+  room.on(RoomEvent.Reconnecting, () => emit({ event: 'reconnecting' }));
+  room.on(RoomEvent.Reconnected, () => emit({ event: 'reconnected' }));
   room.on(RoomEvent.TrackSubscribed, (track: any, _pub: unknown, from: any) => {
     if (track.kind !== TrackKind.KIND_AUDIO) return;
     emit({ event: 'subscribed', from: from.identity, track: track.sid });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, kubectl, kubectlOk } from '../integration/kubectl.js';
 import { getJson } from '../integration/meetingcluster.js';
 import { LiveProbe } from '../media/stack.js';
-import { allPodsOf, podReady, realNode } from './cluster.js';
+import { allPodsOf, operatorLog, podReady, realNode } from './cluster.js';
 import { LiveStack } from './live-stack.js';
 
 const NS = 'sports-upgrade';
@@ -26,6 +26,8 @@ const changeSpec = (sfu: object) => kubectlOk(['patch', 'mc', 'visio', '-n', NS,
 
 describe('SFU changes rolled side by side on the real node', () => {
   const stack = new LiveStack(NS, 'node-upgrade');
+  // The participants autoscaler (one pod here) reads each SFU pod's load, the draining ones' too.
+  stack.m.spec.autoscaling = { enabled: true, minReplicas: 1, maxReplicas: 1 };
   const url = (port: number) => `http://${realNode().ip}:${port}`;
   /** Joins through the pod that serves now, as the signalling Service would send a new participant. */
   const join = async (identity: string, room: string): Promise<LiveProbe> => {
@@ -54,7 +56,8 @@ describe('SFU changes rolled side by side on the real node', () => {
     kubectlOk(['annotate', 'mc', 'visio', '-n', NS, 'meet.sovereign.io/upgrade-now=true']);
     await eventually('the upgrade done: slot b serves alone', () => {
       const pods = sfuPods();
-      return pods.length === 1 && slotOf(pods[0]) === 'b' && podReady(pods[0]) && upgrading()?.reason === 'UpgradeComplete' ? true : undefined;
+      const done = pods.length === 1 && slotOf(pods[0]) === 'b' && podReady(pods[0]) && upgrading()?.reason === 'UpgradeComplete';
+      return done && kubectl(['get', 'deployment', 'visio-sfu', '-n', NS]).code !== 0 ? true : undefined;
     }, 120_000, 500);
     expect(kubectl(['get', 'deployment', 'visio-sfu', '-n', NS]).code).not.toBe(0);
     expect(kubectl(['get', 'configmap', 'visio-sfu-config', '-n', NS]).code).not.toBe(0);
@@ -100,7 +103,8 @@ describe('SFU changes rolled side by side on the real node', () => {
       expect(participant.events.find((e) => e.event === 'disconnected')).toBeUndefined();
 
       const endedAt = Date.now() - t0;
-      const cutBeforeEnd = participant.events.some((e) => e.event === 'disconnected');
+      // Not cut, not even moved: the SDK never had to reconnect.
+      const cutBeforeEnd = participant.events.some((e) => e.event === 'disconnected' || e.event === 'reconnecting');
       await participant.leave();
       await eventually('the upgrade complete', () => (upgrading()?.reason === 'UpgradeComplete' && sfuPods().length === 1 ? true : undefined), 90_000, 500);
       const doneAt = Date.now() - t0;
@@ -138,11 +142,18 @@ describe('SFU changes rolled side by side on the real node', () => {
       await eventually('the old pod signalled', () => (sfuPods().some((p) => p.metadata.deletionTimestamp) ? true : undefined), 120_000, 500);
       const notice = await eventually('the deadline notice', () => eventsOf('UpgradeDeadline')[0], 60_000, 500);
       // Warned, not yet cut.
-      expect(participant.events.find((e) => e.event === 'disconnected')).toBeUndefined();
+      expect(participant.events.find((e) => e.event === 'disconnected' || e.event === 'reconnecting')).toBeUndefined();
       expect(notice.type).toBe('Warning');
       expect(notice.message).toMatch(/will be cut at/);
+      const old = sfuPods().find((p) => p.metadata.deletionTimestamp)!;
       const cut = await eventually('the cut', () => eventsOf('UpgradeCut')[0], 60_000, 500);
-      await participant.waitFor((e) => e.event === 'disconnected', 30_000, 'the participant cut');
+      await eventually('the old pod gone', () => (kubectl(['get', 'pod', old.metadata.name, '-n', NS]).code !== 0 ? true : undefined), 30_000, 500).catch((e: Error) => {
+        const pod = kubectl(['get', 'pod', old.metadata.name, '-n', NS, '-o', 'json']).stdout;
+        const mc = getJson('mc', 'visio', '-n', NS);
+        throw new Error(`${e.message}\npod metadata: ${JSON.stringify(JSON.parse(pod || '{}').metadata ?? {})}\nconditions: ${JSON.stringify(mc.status?.conditions)}\noperator log: ${operatorLog().split('\n').filter((l) => /cut|Upgrade|error|warn/i.test(l)).slice(-15).join('\n')}`);
+      });
+      // The SDK notices its SFU is gone and starts over (LiveKit sends nothing on a kill).
+      await participant.waitFor((e) => e.event === 'reconnecting' || e.event === 'disconnected', 30_000, 'the participant cut');
       const warnedAt = Date.parse(notice.lastTimestamp ?? notice.eventTime);
       const cutAt = Date.parse(cut.lastTimestamp ?? cut.eventTime);
       console.log(`deadline 40 s, notice 20 s: the Warning event came ${((cutAt - warnedAt) / 1000).toFixed(0)} s before the cut; the participant stayed connected until the cut`);
