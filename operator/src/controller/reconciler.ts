@@ -15,7 +15,7 @@ import type { KubeObject } from '../kube/object.js';
 import type { Logger } from '../log.js';
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
 import type { GeneratedSecrets } from '../render/context.js';
-import { otherSlot, servingSlot, SFU_SLOTS, slotDeploymentName, slotObjects, slotOfPod, type SfuSlot } from '../render/sfu-slot.js';
+import { otherSlot, servingSlot, SFU_SLOTS, slotDeploymentName, slotObjectIds, slotOfPod, type SfuSlot } from '../render/sfu-slot.js';
 import { scalingReport } from './scaling-status.js';
 import { childId, ClusterWrites, PartialApplyError, type ApplyOutcome, type Caches, type Change } from './cluster-writes.js';
 import { desiredState, type DesiredState } from './desired.js';
@@ -73,8 +73,7 @@ interface Plan extends DesiredState {
   outcome: ScalingOutcome | undefined;
   /** spec.replicas of the serving SFU Deployment in the cache, before this reconcile. */
   runningSfu: number | undefined;
-  /** The SFU slots as they run, and what this reconcile does with them (sfu-upgrade.ts). */
-  slots: Record<SfuSlot, SlotView>;
+  /** What this reconcile does with the two SFU slots (sfu-upgrade.ts). */
   upgrade: UpgradeStep;
   /** The SFU Deployment applied from the spec (none while an upgrade keeps every slot as it runs). */
   sfuName: string | undefined;
@@ -151,8 +150,7 @@ export class Reconciler {
     });
     const desired = upgrade.apply === 'b' ? render('b') : base;
     // Only the applied slot's Deployment and config come from the spec; a kept slot stays as it runs.
-    const slotIds = (slot: SfuSlot) => [`Deployment/${slotDeploymentName(cluster, slot)}`, `ConfigMap/${objectName(cluster, slotObjects(slot).config)}`];
-    const foreignSlotIds = new Set(SFU_SLOTS.filter((s) => s !== upgrade.apply).flatMap(slotIds));
+    const foreignSlotIds = new Set(SFU_SLOTS.filter((s) => s !== upgrade.apply).flatMap((s) => slotObjectIds(cluster, s)));
     const children = desired.children.filter((o) => !foreignSlotIds.has(childId(o)));
     const sfuName = upgrade.apply && slotDeploymentName(cluster, upgrade.apply);
     // Costs first; replicas only once our cache shows every cost in place (a requeue shortly), so
@@ -170,10 +168,9 @@ export class Reconciler {
       runningSfu,
       deletionCosts,
       holdSfu: deletionCosts.length > 0,
-      slots,
       upgrade,
       sfuName,
-      keptIds: upgrade.keep.flatMap((k) => slotIds(k.slot)),
+      keptIds: upgrade.keep.flatMap((k) => slotObjectIds(cluster, k.slot)),
     };
   }
 
@@ -289,12 +286,19 @@ export class Reconciler {
     return causes;
   }
 
+  /** Each SFU slot's Deployment in the cache. */
+  private slotDeployments(cluster: MeetingCluster): Record<SfuSlot, KubeObject | undefined> {
+    const get = (slot: SfuSlot) => this.writes.cacheOf('Deployment').get(cluster.metadata.namespace, slotDeploymentName(cluster, slot));
+    return { a: get('a'), b: get('b') };
+  }
+
   /** Both SFU slots as they run: Deployment, pods (Terminating ones too) and the revision they run. */
   private slotsOf(cluster: MeetingCluster): Record<SfuSlot, SlotView> {
     const ns = cluster.metadata.namespace;
     const pods = (this.d.caches.pods?.listByLabel(ns, LABEL_INSTANCE, cluster.metadata.name) ?? []).filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === 'sfu');
+    const deployments = this.slotDeployments(cluster);
     const view = (slot: SfuSlot): SlotView => {
-      const deployment = this.writes.cacheOf('Deployment').get(ns, slotDeploymentName(cluster, slot));
+      const deployment = deployments[slot];
       const revision = deployment?.metadata.annotations?.[ANNOTATION_SFU_REVISION];
       return { ...(deployment ? { deployment } : {}), ...(revision ? { revision } : {}), pods: pods.filter((p) => slotOfPod(p) === slot) };
     };
@@ -304,12 +308,12 @@ export class Reconciler {
   /** The live workloads status reads, from the caches. */
   private workloadsOf(cluster: MeetingCluster): { sfu?: KubeObject; sfuPods?: { replicas: number; readyReplicas: number }; turn?: KubeObject; redis?: KubeObject } {
     const ns = cluster.metadata.namespace;
-    const slots = this.slotsOf(cluster);
-    const serving = servingSlot({ a: slots.a.deployment, b: slots.b.deployment });
-    const old = slots[otherSlot(serving)].deployment;
+    const deployments = this.slotDeployments(cluster);
+    const serving = servingSlot(deployments);
+    const old = deployments[otherSlot(serving)];
     // The old slot answers for the SFU until its pods are signalled; the new one after.
-    const sfu = old && (old.spec?.replicas ?? 0) > 0 ? old : slots[serving].deployment;
-    const sum = (field: string) => SFU_SLOTS.reduce((n, s) => n + ((slots[s].deployment?.status?.[field] as number | undefined) ?? 0), 0);
+    const sfu = old && (old.spec?.replicas ?? 0) > 0 ? old : deployments[serving];
+    const sum = (field: string) => SFU_SLOTS.reduce((n, s) => n + ((deployments[s]?.status?.[field] as number | undefined) ?? 0), 0);
     return {
       ...(sfu ? { sfu } : {}),
       sfuPods: { replicas: sum('replicas'), readyReplicas: sum('readyReplicas') },

@@ -33,6 +33,9 @@ export const slotObjects = (slot: SfuSlot): { deployment: keyof typeof SUFFIX; c
 
 export const slotDeploymentName = (mc: MeetingCluster, slot: SfuSlot): string => objectName(mc, slotObjects(slot).deployment);
 
+/** Kind/name of the objects one slot owns alone (its Deployment and its livekit.yaml). */
+export const slotObjectIds = (mc: MeetingCluster, slot: SfuSlot): string[] => [`Deployment/${slotDeploymentName(mc, slot)}`, `ConfigMap/${objectName(mc, slotObjects(slot).config)}`];
+
 /** The labels that tell one slot's pods from the other's (anti-affinity, spreading). */
 export const slotLabels = (mc: MeetingCluster, slot: SfuSlot): Record<string, string> => ({ ...selectorLabels(mc, 'sfu'), [LABEL_SFU_SLOT]: slot });
 
