@@ -19,6 +19,7 @@ import { otherSlot, servingSlot, SFU_SLOTS, slotDeploymentName, slotObjectIds, s
 import { scalingReport } from './scaling-status.js';
 import { childId, ClusterWrites, PartialApplyError, type ApplyOutcome, type Caches, type Change } from './cluster-writes.js';
 import { desiredState, type DesiredState } from './desired.js';
+import { paceHelpers, type HeldHelper } from './helper-pacing.js';
 import { claimCause, claimsOf, componentCause, waitsForClaims, type Cause } from './diagnosis.js';
 import { digest, ownerReferenceTo, type OwnerReference } from './diff.js';
 import type { EventSink, EventType } from './events.js';
@@ -50,6 +51,8 @@ export interface ReconcilerDeps {
  * set, and so, most likely, has the ReplicaSet controller that picks the pods to remove.
  */
 export const DELETION_COST_RECHECK_MS = 2000;
+/** A held Redis or coturn change is looked at again this soon (their workloads' events usually come first). */
+const HELD_HELPER_RECHECK_MS = 10_000;
 
 /**
  * The children and their audit, kept while what they are computed from stays the same: a cluster is
@@ -83,6 +86,8 @@ interface Plan extends DesiredState {
   deletionCosts: { name: string; patch: object }[];
   /** Leave the SFU Deployment's count as it is this time: its pods' costs are not in place yet. */
   holdSfu: boolean;
+  /** Redis or coturn changes that wait for the other's restart (helper-pacing.ts): left as they run. */
+  held: HeldHelper[];
 }
 
 /** Ours and still wanted? Only objects this very MeetingCluster owns are ever pruned. */
@@ -118,7 +123,7 @@ export class Reconciler {
     const written = await this.converge(live, plan, log);
     await this.report(live, plan, written, log);
     if (written.errors.length) throw new Error(`apply failed: ${written.errors.join('; ')}`);
-    const after = [plan.holdSfu ? DELETION_COST_RECHECK_MS : undefined, plan.upgrade.requeueAfterMs].filter((n): n is number => n !== undefined);
+    const after = [plan.holdSfu ? DELETION_COST_RECHECK_MS : undefined, plan.held.length ? HELD_HELPER_RECHECK_MS : undefined, plan.upgrade.requeueAfterMs].filter((n): n is number => n !== undefined);
     return after.length ? { requeueAfterMs: Math.min(...after) } : DONE;
   }
 
@@ -171,6 +176,7 @@ export class Reconciler {
       upgrade,
       sfuName,
       keptIds: upgrade.keep.flatMap((k) => slotObjectIds(cluster, k.slot)),
+      held: paceHelpers(children, (o) => this.writes.cacheOf(o.kind!).get(cluster.metadata.namespace, o.metadata.name)),
     };
   }
 
@@ -181,7 +187,8 @@ export class Reconciler {
     const errors = await this.writes.patchPods(namespace!, plan.deletionCosts);
     let applied: ApplyOutcome;
     try {
-      applied = await this.writes.apply({ desired: plan.children, createSecrets: plan.createSecrets, skip: (o) => plan.holdSfu && o.kind === 'Deployment' && o.metadata.name === sfuName }, log);
+      const heldIds = new Set(plan.held.flatMap((h) => h.ids));
+      applied = await this.writes.apply({ desired: plan.children, createSecrets: plan.createSecrets, skip: (o) => (plan.holdSfu && o.kind === 'Deployment' && o.metadata.name === sfuName) || heldIds.has(childId(o)) }, log);
     } catch (e) {
       if (!(e instanceof PartialApplyError)) throw e;
       // The server failed part-way: what was written before is announced all the same (the retry
@@ -212,6 +219,10 @@ export class Reconciler {
     if (scaled) {
       log.info('scaled SFU', { from: plan.runningSfu, to: sfu?.spec?.replicas, why: scaled.why });
       announce('Normal', scaled.reason, scaled.message);
+    }
+    for (const h of plan.held) {
+      log.info('helper change waits', { helper: h.helper, behind: h.behind });
+      announce('Normal', 'ChangeQueued', h.message);
     }
     for (const e of plan.upgrade.events) {
       log.info('SFU upgrade', { reason: e.reason, message: e.message });

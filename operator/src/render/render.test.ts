@@ -208,6 +208,12 @@ describe('livekit.yaml', () => {
 describe('TURN', () => {
   const objects = render(baseManifest());
 
+  it('rolls coturn one node at a time with no surge pod (it could never bind the host ports of a node that runs one)', () => {
+    const turn = find(objects, 'Deployment', 'visio-turn');
+    expect(podSpec(turn).hostNetwork).toBe(true);
+    expect(turn.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
+  });
+
   it('wires one shared secret into coturn and LiveKit, as a file in both (no env, no argument)', () => {
     const turn = podSpec(find(objects, 'Deployment', 'visio-turn'));
     expect(turn.containers[0].env.map((e: any) => e.name)).toEqual(['HOST_IP']);

@@ -78,8 +78,11 @@ function addCoturn(chart: Chart, ctx: RenderContext): void {
     name: objectName(mc, 'turn'),
     replicas: turn.replicas,
     hostNetwork: true,
+    oneAtATime: true,
     user: TURN_USER,
-    // Relayed calls end when the pod goes; give clients time to fail over to another TURN node.
+    // coturn 4.6.1 has no SIGTERM handler and, as PID 1, ignores the signal: it relays on until it
+    // is killed at the end of this period, and its relayed calls restart ICE then (about 15 s
+    // without sound, restarts.test.ts). Longer would only slow a rollout down.
     terminationGracePeriodSeconds: 60,
     podAnnotations: { [ANNOTATION_CONFIG_HASH]: configHash(conf) },
     zones: mc.spec.cloud.zones,

@@ -71,6 +71,12 @@ export interface WorkloadSpec {
   container: ContainerSpec;
   /** Present for a StatefulSet; a Deployment otherwise. */
   stateful?: StatefulSpec;
+  /**
+   * A Deployment replaced one pod at a time, with no surge pod: where every node already runs one
+   * of its host-network pods, a surge pod could never bind its host ports, and a rollout that waits
+   * for it would never end.
+   */
+  oneAtATime?: boolean;
 }
 
 /** Resource quantities as the k8s serialisers want them (they drop plain strings). */
@@ -186,7 +192,12 @@ export function addWorkload(chart: Chart, ctx: RenderContext, spec: WorkloadSpec
       spec: {
         ...common,
         progressDeadlineSeconds: 600,
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromString('25%'), maxUnavailable: k8s.IntOrString.fromString('25%') } },
+        strategy: {
+          type: 'RollingUpdate',
+          rollingUpdate: spec.oneAtATime
+            ? { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromNumber(1) }
+            : { maxSurge: k8s.IntOrString.fromString('25%'), maxUnavailable: k8s.IntOrString.fromString('25%') },
+        },
       },
     });
     return;

@@ -2,19 +2,12 @@
 // env, and a real TURN client (turnutils_uclient) against them: REST credentials minted the way
 // LiveKit mints them, a wrong secret, and relays to denied peers. Everything runs in a private
 // network namespace, so even a wrongly allowed relay to 10.0.0.1 could not leave the machine.
-import { createHmac } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaBinaries } from './binaries.js';
 import { coturnLoopback } from './loopback.js';
 import { Sandbox } from './sandbox.js';
-import { LiveProbe, configFile, probe, renderExample, secretValue, startPod, tlsSecret, waitReady, type Rendered, type StartedPod } from './stack.js';
-
-/** coturn's use-auth-secret (TURN REST) credentials, as LiveKit mints them for rtc.turn_servers[].secret. */
-export function turnRestCredentials(secret: string, identity: string, ttlSeconds = 600): { username: string; password: string } {
-  const username = `${Math.floor(Date.now() / 1000) + ttlSeconds}:${identity}`;
-  return { username, password: createHmac('sha1', secret).update(username).digest('base64') };
-}
+import { LiveProbe, configFile, probe, renderExample, secretValue, startPod, tlsSecret, turnRestCredentials, waitReady, type Rendered, type StartedPod } from './stack.js';
 
 const PEER_PORT = 3480;
 

@@ -11,14 +11,16 @@
 //               TURN Allocate over TCP or TLS (certificate verified against ca): {relayed, mapped} or {errorCode}
 //   participant {url, token, publish, relay, iceServers?, seconds}
 //               joins with @livekit/rtc-node; publish: sends a 440 Hz tone; else counts received audio
-//               frames. Prints events; leaves when stdin closes or after `seconds`.
+//               frames and prints the peak of every 25 (250 ms). Prints events, each with its time
+//               (`at`, ms); leaves when stdin closes or after `seconds`.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 
-const emit = (o: unknown) => process.stdout.write(`@@probe ${JSON.stringify(o)}\n`);
+// Each line carries the time it was written here: the test process reads the pipe later and in bursts.
+const emit = (o: object) => process.stdout.write(`@@probe ${JSON.stringify({ ...o, at: Date.now() })}\n`);
 const [command, json] = process.argv.slice(2);
 const a = JSON.parse(json ?? '{}');
 
@@ -124,7 +126,7 @@ async function join(): Promise<void> {
       }
     };
   });
-  emit(result);
+  emit(result as object);
   ws.close();
 }
 
@@ -156,11 +158,16 @@ async function participant(): Promise<void> {
       const stream = new AudioStream(track, 48000, 1);
       let frames = 0;
       let peak = 0;
+      // The stream yields frames whether packets arrive or not (the jitter buffer conceals losses,
+      // then plays silence): the peak of each 250 ms window tells sound from silence.
       for await (const frame of stream as AsyncIterable<any>) {
         frames++;
         const data: Int16Array = frame.data;
         for (let i = 0; i < data.length; i++) peak = Math.max(peak, Math.abs(data[i]!));
-        if (frames % 25 === 0) emit({ event: 'frames', frames, peak });
+        if (frames % 25 === 0) {
+          emit({ event: 'frames', frames, peak });
+          peak = 0;
+        }
       }
     })();
   });

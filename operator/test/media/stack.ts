@@ -1,6 +1,7 @@
 // Shared pieces of the media tests: render an example the way the operator does, start a pod of
 // it in the sandbox, wait for it as its readinessProbe would, and drive the probe client.
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -14,6 +15,12 @@ import { localImages, materialise, type MaterialiseOptions, type PodProcess } fr
 import { sleep, type Proc, type Sandbox } from './sandbox.js';
 
 export const PROBE = join(import.meta.dirname, 'probe.ts');
+
+/** coturn's use-auth-secret (TURN REST) credentials, as LiveKit mints them for rtc.turn_servers[].secret. */
+export function turnRestCredentials(secret: string, identity: string, ttlSeconds = 600): { username: string; password: string } {
+  const username = `${Math.floor(Date.now() / 1000) + ttlSeconds}:${identity}`;
+  return { username, password: createHmac('sha1', secret).update(username).digest('base64') };
+}
 
 export interface Rendered {
   mc: MeetingCluster;

@@ -7,13 +7,13 @@
 // TURN/TLS is the browser test's (browser.test.ts): libwebrtc inside @livekit/rtc-node verifies a
 // TURN server's certificate against root CAs compiled into it, so a test CA cannot be trusted there;
 // Chromium takes the test CA from its own certificate database.
-import { createHmac } from 'node:crypto';
 import { AccessToken } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureNamespace, kubectl } from '../integration/kubectl.js';
 import { getJson } from '../integration/meetingcluster.js';
-import { LiveProbe } from '../media/stack.js';
+import { LiveProbe, turnRestCredentials } from '../media/stack.js';
 import { Sandbox } from '../media/sandbox.js';
+import { sfuSelectedRemotePorts } from './live-stack.js';
 import { applyObject, deleteNamespace, installOperator, onRealNode, publicDns, readExample, realNode, resolve, tlsSecret, waitStackReady } from './cluster.js';
 
 const NS = 'sports';
@@ -51,11 +51,6 @@ describe('a relay-only call through the rendered SFU and coturn pods', () => {
     at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
     return at.toJwt();
   };
-  /** TURN REST credentials as LiveKit mints them ("<expiry>:<identity>", HMAC-SHA1 of the shared secret). */
-  const turnCredentials = (identity: string) => {
-    const username = `${Math.floor(Date.now() / 1000) + 3600}:${identity}`;
-    return { username, password: createHmac('sha1', turnSecret).update(username).digest('base64') };
-  };
 
   it('the SFU became ready while its own STUN/TURN name did not resolve, advertising the node address', () => {
     expect(resolve(m.spec.turn.domain)).toEqual([]);
@@ -72,7 +67,7 @@ describe('a relay-only call through the rendered SFU and coturn pods', () => {
   ])('%s: the subscriber receives the publisher\'s audio, relayed by coturn', async (_what, transport) => {
     const room = `call-${transport}`;
     const url = `ws://${realNode().ip}:${m.spec.sfu.port ?? 7880}`;
-    const ice = (id: string) => [{ urls: [`turn:${m.spec.turn.domain}:${m.spec.turn.udpPort ?? 3478}?transport=${transport}`], ...turnCredentials(id) }];
+    const ice = (id: string) => [{ urls: [`turn:${m.spec.turn.domain}:${m.spec.turn.udpPort ?? 3478}?transport=${transport}`], ...turnRestCredentials(turnSecret, id) }];
     const publisher = new LiveProbe(sb, `publisher-${transport}`, 'participant', { url, token: await token('alice', room), publish: true, relay: true, iceServers: ice('alice'), seconds: 60 });
     const subscriber = new LiveProbe(sb, `subscriber-${transport}`, 'participant', { url, token: await token('bob', room), publish: false, relay: true, iceServers: ice('bob'), seconds: 60 });
     try {
@@ -81,17 +76,12 @@ describe('a relay-only call through the rendered SFU and coturn pods', () => {
       const heard = await subscriber.waitFor((e) => e.event === 'frames' && e.frames >= 100 && e.peak > 1000, 30_000, '100 audio frames with the tone in them');
       expect(heard.peak).toBeGreaterThan(1000);
       // The SFU saw both participants come from coturn's relay range on the node, nothing else.
-      const log = kubectl(['logs', '-n', NS, 'deploy/visio-sfu', '--tail=-1']).stdout;
-      const active = log.split('\n').filter((l) => l.includes('"participant active"') && l.includes(`"room":"${room}"`));
+      const active = sfuSelectedRemotePorts(NS, room);
       expect(active.length).toBe(2);
       const { start, end } = m.spec.turn.relayPortRange ?? { start: 30000, end: 40000 };
-      for (const l of active) {
-        // The candidate the SFU selected for the client: a port of coturn's relay range (LiveKit
-        // masks the address in its logs: "192.0....:37065"; its connectionType is racy: the relay's
-        // first packet can arrive before its trickled candidate and be logged as prflx).
-        const selected = [...l.matchAll(/\[remote\]\[selected:\d+\][^"]*? (?:udp|tcp) \w+ [^ "]*:(\d+)/g)].map((x) => Number(x[1]));
-        expect(selected.length, l.slice(0, 600)).toBeGreaterThan(0);
-        for (const p of selected) expect(p >= start && p <= end, `remote port ${p} outside coturn's relay range ${start}-${end}: ${l.slice(0, 600)}`).toBe(true);
+      for (const { ports, line } of active) {
+        expect(ports.length, line).toBeGreaterThan(0);
+        for (const p of ports) expect(p >= start && p <= end, `remote port ${p} outside coturn's relay range ${start}-${end}: ${line}`).toBe(true);
       }
     } finally {
       await Promise.all([publisher.leave(), subscriber.leave()]);

@@ -1,9 +1,10 @@
 // The sports example as the real node runs it, in a namespace of its own: the operator installed, the
 // stack ready, its LiveKit keys read back, and a sandbox on the host network where participants run.
 import { AccessToken } from 'livekit-server-sdk';
-import { ensureNamespace } from '../integration/kubectl.js';
+import { ensureNamespace, kubectl } from '../integration/kubectl.js';
 import { getJson } from '../integration/meetingcluster.js';
 import { Sandbox } from '../media/sandbox.js';
+import { turnRestCredentials } from '../media/stack.js';
 import { applyObject, deleteNamespace, installOperator, onRealNode, publicDns, readExample, realNode, tlsSecret, waitStackReady } from './cluster.js';
 
 export class LiveStack {
@@ -38,10 +39,29 @@ export class LiveStack {
     return Buffer.from(getJson('secret', name, '-n', this.ns).data[key], 'base64').toString();
   }
 
+  /** One TURN transport of the cluster's coturn, forced (relay-only clients take only this), with REST credentials. */
+  relayIce(identity: string, transport: 'udp' | 'tcp'): { urls: string[]; username: string; password: string }[] {
+    return [{ urls: [`turn:${this.m.spec.turn.domain}:${this.m.spec.turn.udpPort ?? 3478}?transport=${transport}`], ...turnRestCredentials(this.secret('visio-turn-secret', 'secret'), identity) }];
+  }
+
   /** A join token for `room`, publishing and subscribing, from the cluster's own keys. */
   token(identity: string, room: string): Promise<string> {
     const at = new AccessToken(this.apiKey, this.apiSecret, { identity, ttl: '10m' });
     at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
     return at.toJwt();
   }
+}
+
+/**
+ * The remote ports of the candidate pairs the SFU selected for each participant of `room` (one list
+ * per participant, from its "participant active" log line). LiveKit masks the address in its logs
+ * ("192.0....:37065"), and its connectionType is racy (a relay's first packet can arrive before its
+ * trickled candidate and be logged as prflx), so the port is what tells coturn's relay range.
+ */
+export function sfuSelectedRemotePorts(ns: string, room: string): { ports: number[]; line: string }[] {
+  const log = kubectl(['logs', '-n', ns, '-l', 'app.kubernetes.io/component=sfu', '--tail=-1', '--max-log-requests=10']).stdout;
+  return log
+    .split('\n')
+    .filter((l) => l.includes('"participant active"') && l.includes(`"room":"${room}"`))
+    .map((l) => ({ ports: [...l.matchAll(/\[remote\]\[selected:\d+\][^"]*? (?:udp|tcp) \w+ [^ "]*:(\d+)/g)].map((x) => Number(x[1])), line: l.slice(0, 600) }));
 }
