@@ -66,7 +66,7 @@ test-unit: node_modules/.installed ## Unit tests (pure code, no server)
 .PHONY: test-integration
 # Enough kwok nodes for several ministries at once: SFU pods bind host ports, one per node.
 test-integration: export NODES := 16
-test-integration: build helm-binary ## Integration tests on a real local control plane (built by hack/, cached)
+test-integration: build helm-binary prometheus-binaries ## Integration tests on a real local control plane (built by hack/, cached)
 	npx vitest run --project integration $(call REPORT,integration)
 
 .PHONY: test-media

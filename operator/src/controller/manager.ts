@@ -116,6 +116,7 @@ export class Manager {
       events: this.events,
       log: o.log,
       writes: pLimit(o.concurrency),
+      metrics: this.metrics,
       scaling: { outcome: (key) => this.autoscaler.outcome(key), ...(o.maxTotalSfuNodes ? { maxTotalSfuNodes: o.maxTotalSfuNodes } : {}) },
     });
     if (o.leaderElect) {

@@ -1,5 +1,35 @@
-// Prometheus metrics of the operator itself (prom-client), served on /metrics.
+// Prometheus metrics of the operator itself (prom-client), served on /metrics: its own work, and
+// each MeetingCluster's status as series, which the chart's alert rules and dashboards read
+// (charts/meet-operator/rules). Only the leader reconciles, so only the leader exports the latter.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MeetingClusterStatus } from '../api/types.js';
+
+/** One series of a MeetingCluster (namespace and name are added by the exporter). */
+export interface ClusterSeries {
+  metric: keyof typeof CLUSTER_GAUGES;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** What each cluster gauge holds; the names are the ones the rules use. */
+const CLUSTER_GAUGES = {
+  condition: { name: 'meet_meetingcluster_status_condition', help: 'A MeetingCluster condition: 1 for its current status and reason', labels: ['type', 'status', 'reason'] },
+  sfuPods: { name: 'meet_meetingcluster_sfu_pods', help: 'SFU pods of a MeetingCluster: desired (the autoscaler\'s count), running and ready (both upgrade slots)', labels: ['state'] },
+  sfuMaxPods: { name: 'meet_meetingcluster_sfu_max_pods', help: 'The most SFU pods the autoscaler may run for a MeetingCluster (spec.autoscaling.maxReplicas)', labels: [] },
+  participants: { name: 'meet_meetingcluster_participants', help: 'Participants on a MeetingCluster\'s SFU pods, as the autoscaler last read them', labels: [] },
+  rooms: { name: 'meet_meetingcluster_rooms', help: 'Rooms on a MeetingCluster\'s SFU pods, as the autoscaler last read them', labels: [] },
+} as const;
+
+/** A MeetingCluster's status as series: pure, so what the rules read is tested without a server. */
+export function clusterSeries(status: MeetingClusterStatus, maxSfuPods?: number): ClusterSeries[] {
+  const series: ClusterSeries[] = (status.conditions ?? []).map((c) => ({ metric: 'condition', labels: { type: c.type, status: c.status, reason: c.reason }, value: 1 }));
+  const pods = { desired: status.desiredReplicas, running: status.replicas, ready: status.readyReplicas };
+  for (const [state, value] of Object.entries(pods)) if (value !== undefined) series.push({ metric: 'sfuPods', labels: { state }, value });
+  if (maxSfuPods !== undefined) series.push({ metric: 'sfuMaxPods', labels: {}, value: maxSfuPods });
+  if (status.participants !== undefined) series.push({ metric: 'participants', labels: {}, value: status.participants });
+  if (status.rooms !== undefined) series.push({ metric: 'rooms', labels: {}, value: status.rooms });
+  return series;
+}
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -16,8 +46,27 @@ export class OperatorMetrics {
   readonly leader = new Gauge({ name: 'meet_operator_leader', help: '1 while this replica holds the leader Lease', registers: [this.registry] });
   readonly scrapeErrors = new Counter({ name: 'meet_operator_sfu_scrape_errors_total', help: 'SFU pod metric reads that failed (load counted as unknown)', registers: [this.registry] });
   readonly managedClusters = new Gauge({ name: 'meet_operator_meetingclusters', help: 'MeetingClusters in the cache', registers: [this.registry] });
+  private readonly clusterGauges = Object.fromEntries(
+    Object.entries(CLUSTER_GAUGES).map(([k, g]) => [k, new Gauge({ name: g.name, help: g.help, labelNames: ['namespace', 'name', ...g.labels], registers: [this.registry] })]),
+  ) as Record<ClusterSeries['metric'], Gauge<string>>;
+  /** The series last set per cluster, to remove those that no longer hold (a condition's old reason). */
+  private readonly published = new Map<string, { metric: ClusterSeries['metric']; labels: Record<string, string> }[]>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'meet_operator_' });
+  }
+
+  /** Replaces a MeetingCluster's series with those of its status. */
+  observeCluster(namespace: string, name: string, status: MeetingClusterStatus, maxSfuPods?: number): void {
+    this.forgetCluster(namespace, name);
+    const set = clusterSeries(status, maxSfuPods).map((s) => ({ ...s, labels: { namespace, name, ...s.labels } }));
+    for (const s of set) this.clusterGauges[s.metric].set(s.labels, s.value);
+    this.published.set(`${namespace}/${name}`, set);
+  }
+
+  /** Removes a MeetingCluster's series (it was deleted). */
+  forgetCluster(namespace: string, name: string): void {
+    for (const s of this.published.get(`${namespace}/${name}`) ?? []) this.clusterGauges[s.metric].remove(s.labels);
+    this.published.delete(`${namespace}/${name}`);
   }
 }

@@ -10,6 +10,7 @@ import type { KubeObject } from '../kube/object.js';
 import { CHILD_TYPES, MEETING_CLUSTER } from '../kube/resources.js';
 import { silentLogger } from '../log.js';
 import type { EventSink, EventType } from './events.js';
+import { OperatorMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 
 /** Answers every write with the object written, until `failKind` is written: then no connection. */
@@ -29,15 +30,15 @@ function apiFailingAt(failKind: string) {
   return { http, writes };
 }
 
-function reconcilerWith(http: ListWatcher) {
+function reconcilerWith(http: ListWatcher, metrics?: OperatorMetrics) {
   const informer = (type: (typeof CHILD_TYPES)[number]) => new Informer({ http, type, namespaces: [], log: silentLogger });
   const clusters = informer(MEETING_CLUSTER);
   const events: [type: EventType, reason: string, message: string][] = [];
   const recorder: EventSink = { record: (_mc, ...e) => void events.push(e) };
-  const reconciler = new Reconciler({ http, caches: { clusters, children: new Map(CHILD_TYPES.map((t) => [t.kind, informer(t)])) }, events: recorder, log: silentLogger, writes: pLimit(1) });
+  const reconciler = new Reconciler({ http, caches: { clusters, children: new Map(CHILD_TYPES.map((t) => [t.kind, informer(t)])) }, events: recorder, log: silentLogger, writes: pLimit(1), ...(metrics ? { metrics } : {}) });
   const mc = { ...baseManifest(), metadata: { ...baseManifest().metadata, uid: 'uid-1', generation: 1, resourceVersion: '1' } } as KubeObject;
   clusters.upsert(mc);
-  return { reconciler, events, key: `${mc.metadata.namespace}/${mc.metadata.name}` };
+  return { reconciler, events, clusters, mc, key: `${mc.metadata.namespace}/${mc.metadata.name}` };
 }
 
 describe('Reconciler, API server failing part-way through a batch', () => {
@@ -63,5 +64,24 @@ describe('Reconciler, API server failing part-way through a batch', () => {
     await expect(reconciler.reconcile(key)).rejects.toThrow('ECONNREFUSED');
     expect(writes).toEqual([]);
     expect(events).toEqual([]);
+  });
+});
+
+describe('Reconciler, status as metrics', () => {
+  it('exports the status it wrote as series, and drops them when the MeetingCluster is gone', async () => {
+    const metrics = new OperatorMetrics();
+    const { http, writes } = apiFailingAt('nothing-fails');
+    const { reconciler, clusters, mc, key } = reconcilerWith(http, metrics);
+    await reconciler.reconcile(key);
+    expect(writes.some((w) => w.endsWith('/status'))).toBe(true);
+    const labels = `namespace="${mc.metadata.namespace}",name="${mc.metadata.name}"`;
+    // Nothing runs yet (no workload in the caches): what `kubectl get mc` would say, as series.
+    expect(await metrics.registry.metrics()).toMatch(new RegExp(`meet_meetingcluster_status_condition\\{${labels},type="Ready",status="False",reason="ComponentsNotReady"\\} 1`));
+    expect(await metrics.registry.metrics()).toContain(`meet_meetingcluster_sfu_pods{${labels},state="ready"} 0`);
+    // Being deleted: garbage collection takes the children; the series go at once.
+    clusters.upsert({ ...mc, metadata: { ...mc.metadata, resourceVersion: '9999', deletionTimestamp: '2026-12-07T12:00:00Z' } });
+    await reconciler.reconcile(key);
+    const after = await metrics.registry.metrics();
+    expect(after).not.toContain(labels);
   });
 });

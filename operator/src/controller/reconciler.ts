@@ -8,7 +8,7 @@ import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ANNOTATION_PAUSED, ANNOTATION_SFU_REVISION, ANNOTATION_UPGRADE_NOW, LABEL_CLUSTER, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../api/names.js';
 import { formatFieldError, type FieldError } from '../api/errors.js';
-import type { MeetingCluster } from '../api/types.js';
+import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
 import { ValidatedSpecs } from '../api/validated.js';
 import type { Requester } from '../kube/http.js';
 import type { KubeObject } from '../kube/object.js';
@@ -29,6 +29,7 @@ import { deletionCostsBeforeScaleDown, handedOverReplicas, scaleAnnouncement, ty
 import { computeStatus, newCauses, type Causes } from './status.js';
 import { planSfuUpgrade, UPGRADE_CONDITION, type SlotView, type UpgradeStep } from './sfu-upgrade.js';
 import { WriteBudget } from './writes.js';
+import type { OperatorMetrics } from './metrics.js';
 
 export { FIELD_MANAGER, type Caches } from './cluster-writes.js';
 export type { ScalingSource } from './sfu-handoff.js';
@@ -44,6 +45,8 @@ export interface ReconcilerDeps {
   /** Limit on write requests in flight, shared by every worker (see writes.ts); default: none. */
   writes?: LimitFunction;
   now?: () => Date;
+  /** Where each MeetingCluster's status goes as Prometheus series (metrics.ts). */
+  metrics?: Pick<OperatorMetrics, 'observeCluster' | 'forgetCluster'>;
 }
 
 /**
@@ -110,6 +113,7 @@ export class Reconciler {
     if (!live || live.metadata.deletionTimestamp) {
       for (const slot of SFU_SLOTS) this.rendered.delete(`${key}#${slot}`);
       this.specs.forget(key);
+      this.d.metrics?.forgetCluster(namespace, name);
       return DONE;
     }
     const log = this.d.log.child({ meetingcluster: key, generation: live.metadata.generation });
@@ -245,7 +249,7 @@ export class Reconciler {
       now: this.now(),
     });
     try {
-      await this.writes.writeStatus(live, status);
+      await this.publish(live, status, cluster);
     } finally {
       for (const a of announcements) this.d.events.record(live, ...a);
     }
@@ -254,7 +258,7 @@ export class Reconciler {
   /** Nothing running is touched: only the status and an event say what is wrong. */
   private async reportInvalid(live: KubeObject, errors: FieldError[], log: Logger): Promise<ReconcileResult> {
     log.warn('invalid spec; children left untouched', { errors });
-    await this.writes.writeStatus(live, computeStatus({ generation: live.metadata.generation ?? 0, previous: live.status, invalid: errors, applyErrors: [], sovereignty: { ok: false, message: '' }, now: this.now() }));
+    await this.publish(live, computeStatus({ generation: live.metadata.generation ?? 0, previous: live.status, invalid: errors, applyErrors: [], sovereignty: { ok: false, message: '' }, now: this.now() }));
     this.d.events.record(live, 'Warning', 'InvalidSpec', errors.map(formatFieldError).join('; '));
     return DONE;
   }
@@ -262,7 +266,7 @@ export class Reconciler {
   /** A problem only a person can fix: status and a Warning event say what to do; nothing is written. */
   private async reportTerminal(live: KubeObject, cluster: MeetingCluster, message: string): Promise<void> {
     const sovereign = live.status?.conditions?.find((c: { type: string }) => c.type === 'Sovereign');
-    await this.writes.writeStatus(live, computeStatus({
+    await this.publish(live, computeStatus({
       ...this.workloadsOf(cluster),
       generation: live.metadata.generation ?? 0,
       previous: live.status,
@@ -270,8 +274,15 @@ export class Reconciler {
       applyErrors: [message],
       sovereignty: { ok: sovereign?.status === 'True', message: sovereign?.message ?? '' },
       now: this.now(),
-    }));
+    }), cluster);
     this.d.events.record(live, 'Warning', 'ApplyFailed', message);
+  }
+
+  /** Writes the status, and exports it as series once written (what alerts read is what kubectl shows). */
+  private async publish(live: KubeObject, status: MeetingClusterStatus, cluster?: MeetingCluster): Promise<void> {
+    await this.writes.writeStatus(live, status);
+    const autoscaled = cluster?.spec.autoscaling.enabled ? cluster.spec.autoscaling.maxReplicas : undefined;
+    this.d.metrics?.observeCluster(live.metadata.namespace!, live.metadata.name, status, autoscaled);
   }
 
   /** Why each component's pods are not ready (diagnosis.ts); a claim's Events are read only while a pod waits for it. */

@@ -153,8 +153,13 @@ describe('the chart, rendered', () => {
   it('renders the optional objects on demand, and its schema refuses bad values', () => {
     const sm = findOne(renderChart({ serviceMonitor: { enabled: true, interval: '15s', labels: { release: 'prometheus' } } }), 'ServiceMonitor');
     expect(sm.metadata.labels?.release).toBe('prometheus');
-    expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
+    expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s', honorLabels: true }]);
     expect(sm.spec.namespaceSelector).toEqual({ matchNames: ['meet-system'] });
+    // The PrometheusRule carries the rule file promtool checks, unchanged (its {{ $labels }} untouched).
+    const rule = findOne(renderChart({ prometheusRule: { enabled: true, labels: { release: 'prometheus' } } }), 'PrometheusRule');
+    expect(rule.metadata.labels?.release).toBe('prometheus');
+    expect(rule.spec).toEqual(parse(readFileSync(`${CHART}/rules/meet-operator.rules.yaml`, 'utf8')));
+    expect(findAll(renderChart({}), 'PrometheusRule')).toEqual([]);
 
     // One replica without leader election: no PDB (it would block drains), no Lease role.
     const single = renderChart({ replicaCount: 1, leaderElection: { enabled: false, leaseName: 'unused' } });
