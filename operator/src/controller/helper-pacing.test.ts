@@ -4,9 +4,10 @@ import { validateMeetingCluster } from '../api/validate.js';
 import type { KubeObject } from '../kube/object.js';
 import { childId } from './cluster-writes.js';
 import { desiredState } from './desired.js';
+import type { OwnerReference } from './diff.js';
 import { paceHelpers } from './helper-pacing.js';
 
-const owner = { apiVersion: 'meet.sovereign.io/v1alpha1', kind: 'MeetingCluster', name: 'visio', uid: 'u1', controller: true, blockOwnerDeletion: true };
+const owner: OwnerReference = { apiVersion: 'meet.sovereign.io/v1alpha1', kind: 'MeetingCluster', name: 'visio', uid: 'u1', controller: true, blockOwnerDeletion: true };
 
 /** The children as the reconciler applies them, for the base manifest with CPU requests of Redis and coturn set. */
 function children(cpu: { redis?: string; turn?: string } = {}): KubeObject[] {
