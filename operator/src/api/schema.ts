@@ -309,7 +309,18 @@ const redis = obj(
           default: 'Retain',
         }),
       },
-      { default: {} },
+      {
+        default: {},
+        // A StatefulSet's volume claim template cannot change: an edit here could only fail to apply.
+        // (A transition rule: the API server checks it on updates; offline validation has no old object.)
+        'x-kubernetes-validations': [
+          {
+            rule: '(has(self.size) ? has(oldSelf.size) && self.size == oldSelf.size : !has(oldSelf.size)) && (has(self.storageClassName) ? has(oldSelf.storageClassName) && self.storageClassName == oldSelf.storageClassName : !has(oldSelf.storageClassName))',
+            message: 'size and storageClassName cannot change once the Redis volume exists (a StatefulSet\'s volume claim template is immutable): keep the values it was created with; deletePolicy may change',
+            reason: 'FieldValueForbidden',
+          },
+        ],
+      },
     ),
     passwordSecretName: secretName('Existing Secret with key `password` for the managed Redis. Empty: generated once by the operator.'),
     external: obj(

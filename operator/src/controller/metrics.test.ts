@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { alertRules } from '../../test/monitoring.js';
 import { clusterSeries, OperatorMetrics } from './metrics.js';
-
-const RULES = 'charts/meet-operator/rules/meet-operator.rules.yaml';
 const status = {
   conditions: [
     { type: 'Ready', status: 'False' as const, reason: 'ComponentsNotReady', message: 'Redis: 0/1', lastTransitionTime: '2026-12-07T10:00:00Z' },
@@ -50,7 +47,7 @@ describe('MeetingCluster series', () => {
     const m = new OperatorMetrics();
     m.observeCluster('ns', 'mc', status, 6);
     const exported = new Map((await m.registry.getMetricsAsJSON()).map((x) => [x.name, new Set(x.values.flatMap((v) => Object.keys(v.labels)))]));
-    const rules = parse(readFileSync(RULES, 'utf8')).groups.flatMap((g: any) => g.rules);
+    const rules = alertRules();
     expect(rules.length).toBeGreaterThan(5);
     for (const rule of rules) {
       expect(rule.annotations?.runbook, `${rule.alert} has no runbook line`).toMatch(/\S{10,}/);

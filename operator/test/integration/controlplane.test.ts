@@ -103,6 +103,27 @@ describe('the CRD on a real API server', () => {
   );
 });
 
+describe('updates the API server refuses', () => {
+  it('the managed Redis volume\'s size and StorageClass are fixed once created (its claim template is immutable); its deletePolicy is not', () => {
+    const m: any = parse(readFileSync('examples/sports-generic-minimal.yaml', 'utf8'));
+    m.metadata = { name: 'storage-fixed', namespace: 'it-storage-fixed' };
+    ensureNamespace(m.metadata.namespace);
+    kubectlOk(['create', '-f', '-'], JSON.stringify(m));
+    try {
+      const patch = (redis: object) => kubectl(['patch', 'mc', 'storage-fixed', '-n', m.metadata.namespace, '--type=merge', '-p', JSON.stringify({ spec: { redis } })]);
+      for (const storage of [{ storageClassName: 'fast' }, { size: '5Gi' }]) {
+        const r = patch({ storage });
+        expect(r.code, JSON.stringify(storage)).not.toBe(0);
+        expect(r.stderr).toContain('spec.redis.storage');
+        expect(r.stderr).toContain('size and storageClassName cannot change once the Redis volume exists');
+      }
+      expect(patch({ storage: { deletePolicy: 'Delete' } }).code).toBe(0);
+    } finally {
+      kubectl(['delete', 'mc', 'storage-fixed', '-n', m.metadata.namespace, '--wait=false']);
+    }
+  });
+});
+
 describe('rendered SFU on real scheduling (kube-scheduler + kwok nodes)', () => {
   it('places one pod per node inside the allowed zones, and leaves the pod too many Pending', async () => {
     const m = parse(readFileSync('examples/interieur-outscale-cloudgouv.yaml', 'utf8'));

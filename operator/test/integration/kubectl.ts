@@ -33,12 +33,17 @@ export const ensureNamespace = (ns: string): void => {
   kubectlOk(['apply', '--server-side', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }));
 };
 
-export async function eventually<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000, everyMs = 500): Promise<T> {
+export function eventually<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000, everyMs = 500): Promise<T> {
+  return eventuallyAsync(what, async () => fn(), timeoutMs, everyMs);
+}
+
+/** eventually() for a check that answers later (an HTTP query, say). */
+export async function eventuallyAsync<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 500): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
-      const v = fn();
+      const v = await fn();
       if (v !== undefined) return v;
     } catch (e) {
       last = e;

@@ -3,15 +3,16 @@
 // promtool must see it not yet firing before its `for`, firing after, with the labels and the
 // annotations (runbook included) a person would read, and cleared once the fault heals.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { alertRules, RULES_FILE } from '../monitoring.js';
 
-const RULES = resolve('charts/meet-operator/rules/meet-operator.rules.yaml');
+const RULES = resolve(RULES_FILE);
 const PROMTOOL = `${execFileSync('bash', ['hack/build-prometheus.sh', '--print-dir'], { encoding: 'utf8' }).trim()}/promtool`;
-const rules: any[] = parse(readFileSync(RULES, 'utf8')).groups.flatMap((g: any) => g.rules);
+const rules = alertRules();
 const dir = mkdtempSync(join(tmpdir(), 'meet-rules-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
