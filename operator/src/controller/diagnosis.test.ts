@@ -62,7 +62,7 @@ describe('schedulerReasons', () => {
 });
 
 describe('claimCause', () => {
-  it('a missing StorageClass: which one, what to create or which field to change', () => {
+  it('a missing StorageClass: which one, what to create, and that the field is fixed once created', () => {
     const events = [
       event('ProvisioningFailed', 'storageclass.storage.k8s.io "bsu-gp2-encrypted" not found', '2026-12-07T10:00:05Z'),
       event('ExternalProvisioning', 'older', '2026-12-07T10:00:00Z'),
@@ -71,7 +71,7 @@ describe('claimCause', () => {
     expect(c.reason).toBe('StorageClassMissing');
     expect(c.message).toMatch(/^PersistentVolumeClaim data-visio-redis-0 waits for StorageClass "bsu-gp2-encrypted", which does not exist: create it/);
     expect(c.message).toMatch(/examples\/outscale-storageclass\.yaml/);
-    expect(c.message).toMatch(/set spec\.redis\.storage\.storageClassName/);
+    expect(c.message).toMatch(/spec\.redis\.storage\.storageClassName is fixed once the MeetingCluster exists/);
   });
 
   it('a provisioner that never answers, another failure, no event yet: the newest event decides', () => {

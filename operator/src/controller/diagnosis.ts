@@ -101,7 +101,7 @@ export function claimCause(claim: string, events: KubeObject[], storageClassFiel
   if (missing) {
     return {
       reason: 'StorageClassMissing',
-      message: `PersistentVolumeClaim ${claim} waits for StorageClass "${missing[1]}", which does not exist: create it (encrypted; meet-operator's examples/outscale-storageclass.yaml is one for Outscale) or set ${storageClassField} to a class that exists (kubectl get storageclass)`,
+      message: `PersistentVolumeClaim ${claim} waits for StorageClass "${missing[1]}", which does not exist: create it (encrypted; meet-operator's examples/outscale-storageclass.yaml is one for Outscale); ${storageClassField} is fixed once the MeetingCluster exists (the volume claim template is immutable): to use another class (kubectl get storageclass), recreate the MeetingCluster with it`,
     };
   }
   if (last?.reason === 'ExternalProvisioning') {

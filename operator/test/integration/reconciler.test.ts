@@ -210,7 +210,8 @@ describe('meet-operator run', () => {
     });
     expect(condition(mc, 'RedisAvailable').message).toBe(
       `0/1 Redis pods ready: pod visio-redis-0 cannot be scheduled: PersistentVolumeClaim data-visio-redis-0 waits for StorageClass "${storageClass}", which does not exist: ` +
-        "create it (encrypted; meet-operator's examples/outscale-storageclass.yaml is one for Outscale) or set spec.redis.storage.storageClassName to a class that exists (kubectl get storageclass)",
+        "create it (encrypted; meet-operator's examples/outscale-storageclass.yaml is one for Outscale); spec.redis.storage.storageClassName is fixed once the MeetingCluster exists " +
+        '(the volume claim template is immutable): to use another class (kubectl get storageclass), recreate the MeetingCluster with it',
     );
     expect(condition(mc, 'Ready')).toMatchObject({ status: 'False', reason: 'ComponentsNotReady', message: expect.stringContaining(`StorageClass "${storageClass}", which does not exist`) });
     const events = getJson('events', '-n', ns, '--field-selector', 'involvedObject.kind=MeetingCluster,reason=StorageClassMissing').items;
