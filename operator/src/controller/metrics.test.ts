@@ -14,23 +14,24 @@ const status = {
 
 describe('MeetingCluster series', () => {
   it('turns a status into series: each condition with its status and reason, the SFU pods, the load', () => {
-    expect(clusterSeries(status, 6)).toEqual([
+    expect(clusterSeries(status, { maxSfuPods: 6, targetParticipantsPerPod: 100 })).toEqual([
       { metric: 'condition', labels: { type: 'Ready', status: 'False', reason: 'ComponentsNotReady' }, value: 1 },
       { metric: 'condition', labels: { type: 'RedisAvailable', status: 'False', reason: 'Unavailable' }, value: 1 },
       { metric: 'sfuPods', labels: { state: 'desired' }, value: 4 },
       { metric: 'sfuPods', labels: { state: 'running' }, value: 3 },
       { metric: 'sfuPods', labels: { state: 'ready' }, value: 2 },
       { metric: 'sfuMaxPods', labels: {}, value: 6 },
+      { metric: 'targetParticipants', labels: {}, value: 100 },
       { metric: 'participants', labels: {}, value: 120 },
     ]);
   });
 
   it('exports them per cluster, drops a condition\'s old reason when it changes, and all of a deleted cluster', async () => {
     const m = new OperatorMetrics();
-    m.observeCluster('interieur', 'visio', status, 6);
+    m.observeCluster('interieur', 'visio', status, { maxSfuPods: 6, targetParticipantsPerPod: 100 });
     m.observeCluster('sports', 'visio', status);
     const healed = { ...status, conditions: [{ ...status.conditions[1]!, status: 'True' as const, reason: 'Available' }] };
-    m.observeCluster('interieur', 'visio', healed, 6);
+    m.observeCluster('interieur', 'visio', healed, { maxSfuPods: 6, targetParticipantsPerPod: 100 });
     let text = await m.registry.metrics();
     expect(text).toContain('meet_meetingcluster_status_condition{namespace="interieur",name="visio",type="RedisAvailable",status="True",reason="Available"} 1');
     expect(text).not.toContain('namespace="interieur",name="visio",type="RedisAvailable",status="False"');
@@ -45,7 +46,7 @@ describe('MeetingCluster series', () => {
 
   it('every series the alert rules read is one the operator exports, with the labels they use', async () => {
     const m = new OperatorMetrics();
-    m.observeCluster('ns', 'mc', status, 6);
+    m.observeCluster('ns', 'mc', status, { maxSfuPods: 6, targetParticipantsPerPod: 100 });
     const exported = new Map((await m.registry.getMetricsAsJSON()).map((x) => [x.name, new Set(x.values.flatMap((v) => Object.keys(v.labels)))]));
     const rules = alertRules();
     expect(rules.length).toBeGreaterThan(5);

@@ -16,16 +16,23 @@ const CLUSTER_GAUGES = {
   condition: { name: 'meet_meetingcluster_status_condition', help: 'A MeetingCluster condition: 1 for its current status and reason', labels: ['type', 'status', 'reason'] },
   sfuPods: { name: 'meet_meetingcluster_sfu_pods', help: 'SFU pods of a MeetingCluster: desired (the autoscaler\'s count), running and ready (both upgrade slots)', labels: ['state'] },
   sfuMaxPods: { name: 'meet_meetingcluster_sfu_max_pods', help: 'The most SFU pods the autoscaler may run for a MeetingCluster (spec.autoscaling.maxReplicas)', labels: [] },
+  targetParticipants: { name: 'meet_meetingcluster_target_participants_per_pod', help: 'Participants the autoscaler plans per SFU pod (spec.autoscaling.targetParticipantsPerNode)', labels: [] },
   participants: { name: 'meet_meetingcluster_participants', help: 'Participants on a MeetingCluster\'s SFU pods, as the autoscaler last read them', labels: [] },
   rooms: { name: 'meet_meetingcluster_rooms', help: 'Rooms on a MeetingCluster\'s SFU pods, as the autoscaler last read them', labels: [] },
 } as const;
 
+/** The participants autoscaler's bounds, when it runs (the rules compare the load with them). */
+export interface AutoscalerBounds {
+  maxSfuPods: number;
+  targetParticipantsPerPod: number;
+}
+
 /** A MeetingCluster's status as series: pure, so what the rules read is tested without a server. */
-export function clusterSeries(status: MeetingClusterStatus, maxSfuPods?: number): ClusterSeries[] {
+export function clusterSeries(status: MeetingClusterStatus, bounds?: AutoscalerBounds): ClusterSeries[] {
   const series: ClusterSeries[] = (status.conditions ?? []).map((c) => ({ metric: 'condition', labels: { type: c.type, status: c.status, reason: c.reason }, value: 1 }));
   const pods = { desired: status.desiredReplicas, running: status.replicas, ready: status.readyReplicas };
   for (const [state, value] of Object.entries(pods)) if (value !== undefined) series.push({ metric: 'sfuPods', labels: { state }, value });
-  if (maxSfuPods !== undefined) series.push({ metric: 'sfuMaxPods', labels: {}, value: maxSfuPods });
+  if (bounds) series.push({ metric: 'sfuMaxPods', labels: {}, value: bounds.maxSfuPods }, { metric: 'targetParticipants', labels: {}, value: bounds.targetParticipantsPerPod });
   if (status.participants !== undefined) series.push({ metric: 'participants', labels: {}, value: status.participants });
   if (status.rooms !== undefined) series.push({ metric: 'rooms', labels: {}, value: status.rooms });
   return series;
@@ -57,9 +64,9 @@ export class OperatorMetrics {
   }
 
   /** Replaces a MeetingCluster's series with those of its status. */
-  observeCluster(namespace: string, name: string, status: MeetingClusterStatus, maxSfuPods?: number): void {
+  observeCluster(namespace: string, name: string, status: MeetingClusterStatus, bounds?: AutoscalerBounds): void {
     this.forgetCluster(namespace, name);
-    const set = clusterSeries(status, maxSfuPods).map((s) => ({ ...s, labels: { namespace, name, ...s.labels } }));
+    const set = clusterSeries(status, bounds).map((s) => ({ ...s, labels: { namespace, name, ...s.labels } }));
     for (const s of set) this.clusterGauges[s.metric].set(s.labels, s.value);
     this.published.set(`${namespace}/${name}`, set);
   }

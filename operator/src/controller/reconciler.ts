@@ -281,8 +281,10 @@ export class Reconciler {
   /** Writes the status, and exports it as series once written (what alerts read is what kubectl shows). */
   private async publish(live: KubeObject, status: MeetingClusterStatus, cluster?: MeetingCluster): Promise<void> {
     await this.writes.writeStatus(live, status);
-    const autoscaled = cluster?.spec.autoscaling.enabled ? cluster.spec.autoscaling.maxReplicas : undefined;
-    this.d.metrics?.observeCluster(live.metadata.namespace!, live.metadata.name, status, autoscaled);
+    // The participants autoscaler's bounds (an HPA's are its own).
+    const a = cluster?.spec.autoscaling;
+    const bounds = a?.enabled && a.metric === 'participants' ? { maxSfuPods: a.maxReplicas, targetParticipantsPerPod: a.targetParticipantsPerNode } : undefined;
+    this.d.metrics?.observeCluster(live.metadata.namespace!, live.metadata.name, status, bounds);
   }
 
   /** Why each component's pods are not ready (diagnosis.ts); a claim's Events are read only while a pod waits for it. */

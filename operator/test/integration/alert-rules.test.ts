@@ -49,11 +49,13 @@ const SCENARIOS: Scenario[] = [
   { alert: 'MeetingClusterScalingCapped', labels: CLUSTER, series: conditionFault('ScalingActive', 'True', 'CapacityLimited') },
   { alert: 'MeetingClusterScaleDownPendingTooLong', labels: CLUSTER, series: conditionFault('ScalingActive', 'True', 'ScaleDownPending') },
   {
-    alert: 'MeetingClusterAtMaxReplicas',
+    alert: 'MeetingClusterLoadAboveMaxReplicas',
     labels: CLUSTER,
+    // 700 participants for 6 pods of 100 at most; 600 exactly fits (min = max alone fires nothing).
     series: (n) => [
-      { series: `meet_meetingcluster_sfu_pods${sel({ ...CLUSTER, state: 'desired' })}`, values: `4 4 6x${n - 1} 4x10` },
+      { series: `meet_meetingcluster_participants${sel(CLUSTER)}`, values: `600 600 700x${n - 1} 600x10` },
       { series: `meet_meetingcluster_sfu_max_pods${sel(CLUSTER)}`, values: `6x${n + 12}` },
+      { series: `meet_meetingcluster_target_participants_per_pod${sel(CLUSTER)}`, values: `100x${n + 12}` },
     ],
   },
   { alert: 'MeetOperatorNoLeader', labels: {}, series: (n) => [{ series: `meet_operator_leader${sel(OPERATOR)}`, values: `1 1 0x${n - 1} 1x10` }] },
