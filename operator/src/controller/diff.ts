@@ -76,10 +76,13 @@ export function isSubset(want: unknown, have: unknown): boolean {
 
 export type ApplyReason = 'create' | 'changed' | 'drift';
 
+/** Whether our intent for a live object changed since we applied it (its digest differs): no deep compare. */
+export const intentChanged = (desired: KubeObject, live: KubeObject): boolean =>
+  live.metadata.annotations?.[ANNOTATION_APPLIED] !== desired.metadata.annotations?.[ANNOTATION_APPLIED];
+
 /** Why `desired` (prepared) must be applied over `live`, or undefined when it need not be. */
 export function applyReason(desired: KubeObject, live: KubeObject | undefined): ApplyReason | undefined {
   if (!live) return 'create';
-  const want = desired.metadata.annotations?.[ANNOTATION_APPLIED];
-  if (live.metadata.annotations?.[ANNOTATION_APPLIED] !== want) return 'changed';
+  if (intentChanged(desired, live)) return 'changed';
   return isSubset(desired, live) ? undefined : 'drift';
 }

@@ -7,7 +7,7 @@
 import { LABEL_COMPONENT } from '../api/names.js';
 import type { KubeObject } from '../kube/object.js';
 import { childId } from './cluster-writes.js';
-import { applyReason } from './diff.js';
+import { intentChanged } from './diff.js';
 import { workloadAvailability } from './status.js';
 
 /** The helpers whose changes are paced, in the order they go. */
@@ -42,11 +42,15 @@ export function paceHelpers(children: KubeObject[], live: (o: KubeObject) => Kub
     const objects = children.filter((o) => RESTARTING_KINDS.has(o.kind ?? '') && o.metadata.labels?.[LABEL_COMPONENT] === helper);
     const workload = objects.find((o) => WORKLOAD_KINDS.has(o.kind ?? ''));
     const running = workload && live(workload);
-    const availability = running && workloadAvailability(running, `${DISPLAY[helper]}`);
+    const availability = running && workloadAvailability(running, DISPLAY[helper]);
     return {
       helper,
       ids: objects.map(childId),
-      changing: !!running && objects.some((o) => applyReason(o, live(o)) === 'changed'),
+      // Our intent only (the digest): a drift is not our change, and apply() compares the fields itself.
+      changing: !!running && objects.some((o) => {
+        const l = live(o);
+        return !!l && intentChanged(o, l);
+      }),
       busy: !!availability && (availability.progressing || !availability.ok),
       state: availability?.message ?? '',
     };

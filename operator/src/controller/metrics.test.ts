@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertRules } from '../../test/monitoring.js';
 import { clusterSeries, OperatorMetrics } from './metrics.js';
+
 const status = {
   conditions: [
     { type: 'Ready', status: 'False' as const, reason: 'ComponentsNotReady', message: 'Redis: 0/1', lastTransitionTime: '2026-12-07T10:00:00Z' },
