@@ -152,7 +152,9 @@ busybox_applets() {
   elf_install /bin/busybox
   mkdir -p "$ROOTFS/usr/bin"
   for a in "$@"; do
-    "$SYSROOT/bin/busybox" --list | grep -qx "$a" || die "busybox has no applet '$a'"
+    # Not grep -q: it exits at the first match, busybox may then die of SIGPIPE, and pipefail turns
+    # that into "no applet" (seen in CI once).
+    "$SYSROOT/bin/busybox" --list | grep -x "$a" >/dev/null || die "busybox has no applet '$a'"
     [[ ! -e "$ROOTFS/usr/bin/$a" ]] || die "/usr/bin/$a is already in the image"
     ln -s /bin/busybox "$ROOTFS/usr/bin/$a"
   done
