@@ -70,7 +70,9 @@ the code declares (operator/src/kube/resources.ts) and runs the operator under t
 # Children (CHILD_TYPES): informer by label (list, watch), server-side apply (patch; when the object does
 # not exist yet the API server also requires create), prune (delete). No get/update: reads come from the
 # informers' caches and every write is an apply.
-# Secrets also: GET of a generated Secret the cache lacks; POST (create, never overwrite) of a missing one.
+# Secrets also: GET of a generated Secret the cache lacks, or of a user's Redis password Secret (the
+# autoscaler reads LiveKit's room placement with it during upgrades); POST (create, never overwrite)
+# of a missing generated one.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, patch, delete]

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { INVALID, invalidManifest } from '../../test/specs.js';
-import { CRD_FILE, crdYaml, main } from './main.js';
+import { CRD_FILE, crdYaml, main, operatorPeer } from './main.js';
 
 let stdout = '';
 let stderr = '';
@@ -121,5 +121,22 @@ describe('meet-operator crds', () => {
     const out = mkdtempSync(join(tmpdir(), 'crds-'));
     expect(await run('crds', '--out', out)).toBe(0);
     expect(readFileSync(join(out, CRD_FILE), 'utf8')).toBe(crdYaml());
+  });
+});
+
+describe('meet-operator run --operator-pod-labels', () => {
+  it('names the operator pods the Redis NetworkPolicies let in', () => {
+    expect(operatorPeer('app.kubernetes.io/name=meet-operator, app.kubernetes.io/instance=meet', 'meet-system')).toEqual({
+      namespace: 'meet-system',
+      podLabels: { 'app.kubernetes.io/name': 'meet-operator', 'app.kubernetes.io/instance': 'meet' },
+    });
+    expect(operatorPeer(undefined, '')).toBeUndefined();
+  });
+
+  it('refuses a malformed label or a missing namespace, naming the flag', () => {
+    expect(() => operatorPeer('app', 'meet-system')).toThrow(/--operator-pod-labels.*"app": is not key=value/s);
+    expect(() => operatorPeer('app=bad value', 'meet-system')).toThrow(/--operator-pod-labels.*must be a label value/s);
+    expect(() => operatorPeer('', 'meet-system')).toThrow(/--operator-pod-labels.*at least one label/s);
+    expect(() => operatorPeer('app=x', '')).toThrow(/--operator-namespace.*\$POD_NAMESPACE/s);
   });
 });

@@ -11,6 +11,8 @@ import { validateMeetingCluster } from '../api/validate.js';
 import { auditManifest, type AuditReport } from '../audit/audit.js';
 import { generateSecrets } from '../credentials/generate.js';
 import { renderCluster } from '../render/index.js';
+import type { OperatorPeer } from '../render/context.js';
+import { DNS_LABEL, labelValueError, qualifiedNameError, short } from '../api/k8s-syntax.js';
 import { Manager } from '../controller/manager.js';
 import { createLogger } from '../log.js';
 import { KubeHttp, userAgent } from '../kube/http.js';
@@ -111,6 +113,8 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     .option('--scaling-interval-seconds <n>', 'how often the autoscaler reads SFU metrics and decides (metric participants)', '15')
     .option('--scrape-timeout-seconds <n>', 'an SFU pod that does not answer within this is of unknown load', '3')
     .option('--cache-sync-timeout-seconds <n>', 'exit when a watched kind cannot be listed by then (RBAC, CRDs missing)', '120')
+    .option('--operator-pod-labels <k=v,...>', "the operator's own pod labels: each managed Redis's NetworkPolicy lets these pods (in --operator-namespace) read LiveKit's room placement, which upgrade status reports")
+    .option('--operator-namespace <ns>', 'namespace of the operator pods named by --operator-pod-labels', process.env.POD_NAMESPACE ?? '')
     .option('--max-total-sfu-nodes <n>', 'SFU pods all autoscaled MeetingClusters may run together; shared by load, each keeping its minReplicas (default: no limit)')
     .action((o: RunFlags) => runOperator(o));
 
@@ -159,6 +163,26 @@ interface RunFlags {
   scrapeTimeoutSeconds: string;
   cacheSyncTimeoutSeconds: string;
   maxTotalSfuNodes?: string;
+  operatorPodLabels?: string;
+  operatorNamespace: string;
+}
+
+/** --operator-pod-labels k=v,k2=v2 (and its namespace) -> the peer the Redis NetworkPolicy admits. */
+export function operatorPeer(labels: string | undefined, namespace: string): OperatorPeer | undefined {
+  if (labels === undefined) return undefined;
+  const problems: { path: string; message: string }[] = [];
+  const podLabels: Record<string, string> = {};
+  for (const pair of labels.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    const [k, v] = eq < 0 ? [pair, undefined] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    const error = v === undefined ? 'is not key=value' : qualifiedNameError(k) ?? labelValueError(v);
+    if (error) problems.push({ path: '--operator-pod-labels', message: `${short(pair)}: ${error}` });
+    else podLabels[k] = v!;
+  }
+  if (!Object.keys(podLabels).length && !problems.length) problems.push({ path: '--operator-pod-labels', message: 'must name at least one label, e.g. app.kubernetes.io/name=meet-operator' });
+  if (!new RegExp(DNS_LABEL).test(namespace)) problems.push({ path: '--operator-namespace', message: `must be the namespace of the operator pods (a DNS label; got ${short(namespace)}); it defaults to $POD_NAMESPACE` });
+  if (problems.length) throw new UsageError(problems);
+  return { namespace, podLabels };
 }
 
 /** "90s", "30m", "2h" -> seconds. */
@@ -179,6 +203,7 @@ const nonNegative = (flag: string, v: string): number => (Number(v) === 0 && v.t
 function runOperator(o: RunFlags): void {
   const [host, portText] = o.listen.includes(':') ? [o.listen.slice(0, o.listen.lastIndexOf(':')), o.listen.slice(o.listen.lastIndexOf(':') + 1)] : ['0.0.0.0', o.listen];
   const log = createLogger();
+  const peer = operatorPeer(o.operatorPodLabels, o.operatorNamespace);
   const manager = new Manager({
     ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
     namespaces: o.namespaces.split(',').map((s) => s.trim()).filter(Boolean),
@@ -195,6 +220,7 @@ function runOperator(o: RunFlags): void {
     scrapeTimeoutSeconds: positive('--scrape-timeout-seconds', o.scrapeTimeoutSeconds),
     cacheSyncTimeoutSeconds: positive('--cache-sync-timeout-seconds', o.cacheSyncTimeoutSeconds),
     ...(o.maxTotalSfuNodes === undefined ? {} : { maxTotalSfuNodes: positive('--max-total-sfu-nodes', o.maxTotalSfuNodes) }),
+    ...(peer ? { operatorPeer: peer } : {}),
     log,
   });
   const shutdown = (signal: string) => {

@@ -14,6 +14,9 @@ import type { Logger } from '../log.js';
 import { LABEL_CLUSTER, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY } from '../api/names.js';
 import { ValidatedSpecs } from '../api/validated.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
+import { readOldestMeeting, redisEndpoint } from '../scaling/livekit-rooms.js';
+import { readRedisPassword } from './secrets.js';
+import type { OperatorPeer } from '../render/context.js';
 import { EventRecorder } from './events.js';
 import { podCause } from './diagnosis.js';
 import { OperatorMetrics } from './metrics.js';
@@ -44,6 +47,8 @@ export interface ManagerOptions {
   scrapeTimeoutSeconds?: number;
   /** SFU pods all participants-autoscaled clusters may run together. */
   maxTotalSfuNodes?: number;
+  /** The operator's own pods, let through each managed Redis's NetworkPolicy. */
+  operatorPeer?: OperatorPeer;
   log: Logger;
   /** Called when leadership is lost (default: the process exits so a fresh one starts clean). */
   onLostLeadership?: () => void;
@@ -107,6 +112,10 @@ export class Manager {
       log: o.log.child({ component: 'autoscaler' }),
       onChange: (key) => this.queue.add(key, PRIORITY_HIGH),
       onScrapeError: () => this.metrics.scrapeErrors.inc(),
+      oldestMeeting: async (mc, podOfNode) => {
+        const password = await readRedisPassword(this.http, { cached: (ns, n) => children.get('Secret')!.get(ns, n) }, mc);
+        return readOldestMeeting(redisEndpoint(mc), password, podOfNode, (o.scrapeTimeoutSeconds ?? 3) * 1000);
+      },
     });
     this.events = new EventRecorder(this.http, o.log);
     this.reconciler = new Reconciler({
@@ -117,6 +126,7 @@ export class Manager {
       log: o.log,
       writes: pLimit(o.concurrency),
       metrics: this.metrics,
+      ...(o.operatorPeer ? { operatorPeer: o.operatorPeer } : {}),
       scaling: { outcome: (key) => this.autoscaler.outcome(key), ...(o.maxTotalSfuNodes ? { maxTotalSfuNodes: o.maxTotalSfuNodes } : {}) },
     });
     if (o.leaderElect) {

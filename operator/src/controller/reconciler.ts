@@ -14,7 +14,7 @@ import type { Requester } from '../kube/http.js';
 import type { KubeObject } from '../kube/object.js';
 import type { Logger } from '../log.js';
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
-import type { GeneratedSecrets } from '../render/context.js';
+import type { GeneratedSecrets, OperatorPeer } from '../render/context.js';
 import { otherSlot, servingSlot, SFU_SLOTS, slotDeploymentName, slotObjectIds, slotOfPod, type SfuSlot } from '../render/sfu-slot.js';
 import { scalingReport } from './scaling-status.js';
 import { childId, ClusterWrites, PartialApplyError, type ApplyOutcome, type Caches, type Change } from './cluster-writes.js';
@@ -47,6 +47,8 @@ export interface ReconcilerDeps {
   now?: () => Date;
   /** Where each MeetingCluster's status goes as Prometheus series (metrics.ts). */
   metrics?: Pick<OperatorMetrics, 'observeCluster' | 'forgetCluster'>;
+  /** The operator's pods, let through each managed Redis's NetworkPolicy (--operator-pod-labels). */
+  operatorPeer?: OperatorPeer;
 }
 
 /**
@@ -153,6 +155,7 @@ export class Reconciler {
       slots,
       wanted: replicasIn(base, 'a') ?? runningSfu ?? 1,
       participants: (pod) => [...(outcome?.pods ?? []), ...(outcome?.draining ?? [])].find((p) => p.name === pod)?.participants,
+      ...(outcome?.oldestDraining ? { oldestMeeting: outcome.oldestDraining } : {}),
       upgradeNow: live.metadata.annotations?.[ANNOTATION_UPGRADE_NOW] === 'true',
       previous: live.status?.conditions?.find((c: { type: string }) => c.type === UPGRADE_CONDITION),
       now: Date.parse(this.now()),
@@ -362,7 +365,7 @@ export class Reconciler {
     // One entry per slot: an upgrade renders both on every reconcile until it ends.
     const hit = this.rendered.get(`${key}#${slot}`);
     if (hit?.cluster === cluster && hit.inputs === inputs) return hit;
-    const entry = { cluster, inputs, ...desiredState(cluster, values, autoscaledReplicas, owner, slot) };
+    const entry = { cluster, inputs, ...desiredState(cluster, values, autoscaledReplicas, owner, slot, this.d.operatorPeer) };
     this.rendered.set(`${key}#${slot}`, entry);
     return entry;
   }

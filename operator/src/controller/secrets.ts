@@ -79,3 +79,15 @@ export async function readGeneratedSecrets(
   }
   return { values, missing, used };
 }
+
+/** The password LiveKit uses for the cluster's Redis (generated or the user's Secret); undefined when it has none. */
+export async function readRedisPassword(http: Requester, source: SecretSource, mc: MeetingCluster): Promise<string | undefined> {
+  const ref = secretRefs(mc).redis;
+  if (!ref) return undefined;
+  const ns = mc.metadata.namespace;
+  // Generated Secrets are in the cache; a user's Secret is not (it has none of our labels).
+  const secret = source.cached(ns, ref.name) ?? (await http.request('GET', resourcePath(SECRET, ns, ref.name)));
+  const value = decode(secret.data?.[ref.key]);
+  if (!value) throw new Error(`Secret ${ns}/${ref.name} has no key ${ref.key}`);
+  return value;
+}

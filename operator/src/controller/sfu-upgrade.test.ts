@@ -71,6 +71,15 @@ describe('planSfuUpgrade (SideBySide)', () => {
     expect(planSfuUpgrade({ ...input(slot(deployment('2026-12-01T00:00:00Z', 0), 'r1'), slot(deployment('2026-12-07T09:59:00Z', 2), 'r2')), previous: { reason: 'UpgradeComplete' } }).events).toEqual([]);
   });
 
+  it('the oldest meeting still on an old pod is named with its start; one on another pod is not', () => {
+    const old = slot(deployment('2026-12-01T00:00:00Z', 0), 'r1', [pod('a1', T0 - 60_000)]);
+    const since = Date.parse('2026-12-07T08:30:00Z');
+    const step = planSfuUpgrade(input(old, slot(deployment('2026-12-07T09:59:00Z', 2), 'r2'), { oldestMeeting: { room: 'codir', pod: 'a1', since } }));
+    expect(step.condition.message).toBe('1 old SFU pod (slot a) draining since 2026-12-07T09:59:00.000Z; oldest meeting: room codir on a1, since 2026-12-07T08:30:00.000Z');
+    const elsewhere = planSfuUpgrade(input(old, slot(deployment('2026-12-07T09:59:00Z', 2), 'r2'), { oldestMeeting: { room: 'codir', pod: 'b7', since } }));
+    expect(elsewhere.condition.message).not.toContain('oldest meeting');
+  });
+
   it('one upgrade at a time: a change made meanwhile leaves the new slot as it runs (count only) until the old slot is gone', () => {
     const step = planSfuUpgrade(input(slot(deployment('2026-12-01T00:00:00Z', 0), 'r1', [pod('a1', T0 - 1000)]), slot(deployment('2026-12-07T09:59:00Z', 2), 'r2'), { revision: 'r3', wanted: 3 }));
     expect(step.apply).toBeUndefined();

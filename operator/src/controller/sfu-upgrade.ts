@@ -13,6 +13,7 @@ import type { Condition, MeetingCluster } from '../api/types.js';
 import type { KubeObject } from '../kube/object.js';
 import { otherSlot, servingSlot, type SfuSlot } from '../render/sfu-slot.js';
 import type { EventType } from './events.js';
+import type { OldestMeeting } from '../scaling/livekit-rooms.js';
 
 export interface SlotView {
   deployment?: KubeObject;
@@ -31,6 +32,8 @@ export interface UpgradeInput {
   wanted: number;
   /** Participants per pod name, where the autoscaler read them. */
   participants?: (pod: string) => number | undefined;
+  /** The oldest meeting on a draining pod, where the autoscaler read LiveKit's room placement. */
+  oldestMeeting?: OldestMeeting;
   /** The MeetingCluster asks to start now, window or not (meet.sovereign.io/upgrade-now). */
   upgradeNow: boolean;
   /** The Upgrading condition last reported (events go out when a step is first reached). */
@@ -158,7 +161,10 @@ function draining(i: UpgradeInput, pods: KubeObject[], slot: SfuSlot, waiting: s
   const people = known.reduce((a, b) => a + b, 0);
   // Their load is read by the participants autoscaler; in the other modes nobody reads it.
   const load = known.length ? `, ${plural(people, 'participant')} still on them` : '';
-  const base = `${plural(pods.length, 'old SFU pod')} (slot ${slot}) draining since ${new Date(since).toISOString()}${load}`;
+  // Only a meeting on one of these pods counts (a scale-down may drain others meanwhile).
+  const o = i.oldestMeeting && pods.some((p) => p.metadata.name === i.oldestMeeting!.pod) ? i.oldestMeeting : undefined;
+  const oldest = o ? `; oldest meeting: room ${o.room} on ${o.pod}, since ${new Date(o.since).toISOString()}` : '';
+  const base = `${plural(pods.length, 'old SFU pod')} (slot ${slot}) draining since ${new Date(since).toISOString()}${load}${oldest}`;
   const events: UpgradeStep['events'] = [];
   if (deadlineSeconds === undefined) return { events, condition: { status: 'True', reason: 'DrainingOldPods', message: base + waiting } };
   const cutAt = since + deadlineSeconds * 1000;

@@ -13,6 +13,13 @@ export interface RenderOptions {
   autoscaledReplicas?: number;
   /** Which SFU slot to render (default a: the spec's ports; b: spec.sfu.upgrade.alternatePorts). */
   sfuSlot?: SfuSlot;
+  /** The operator's own pods, let through the Redis NetworkPolicy (they read LiveKit's room placement). */
+  operatorPeer?: OperatorPeer;
+}
+
+export interface OperatorPeer {
+  namespace: string;
+  podLabels: Record<string, string>;
 }
 
 export interface RenderContext {

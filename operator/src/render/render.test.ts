@@ -305,6 +305,13 @@ describe('Redis', () => {
     expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 6379 }]);
   });
 
+  it('lets the operator\'s own pods in when it names them (it reads LiveKit\'s room placement)', () => {
+    const operatorPeer = { namespace: 'meet-system', podLabels: { 'app.kubernetes.io/name': 'meet-operator', 'app.kubernetes.io/instance': 'meet' } };
+    const np = find(render(baseManifest(), { operatorPeer }), 'NetworkPolicy', 'visio-redis-ingress');
+    expect(np.spec.ingress[0].from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'meet-system' } }, podSelector: { matchLabels: operatorPeer.podLabels } });
+    expect(find(render(baseManifest()), 'NetworkPolicy', 'visio-redis-ingress').spec.ingress[0].from).toHaveLength(1);
+  });
+
   it('external: no Redis objects, the user Secret referenced, TLS when asked', () => {
     const objects = render(modified((m) => (m.spec.redis = { mode: 'external', external: { address: 'redis.data.example:6380', passwordSecretRef: { name: 'r', key: 'pw' }, tls: true } })));
     expect(objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'redis')).toEqual([]);

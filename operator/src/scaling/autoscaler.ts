@@ -14,6 +14,7 @@ import { ANNOTATION_PAUSED, LABEL_COMPONENT, LABEL_INSTANCE } from '../api/names
 import { servingSlot, slotDeploymentName } from '../render/sfu-slot.js';
 import { decide, type Decision, type PodLoad, type ScalingState } from './decide.js';
 import { mapLimited, scrapePod, type PodMetrics } from './reader.js';
+import type { OldestMeeting } from './livekit-rooms.js';
 import { shareCapacity, type Claim } from './share.js';
 
 export interface ScalingOutcome {
@@ -26,6 +27,8 @@ export interface ScalingOutcome {
   pods: PodLoad[];
   /** Load of each draining pod (Terminating, still serving its meetings): reported, never decided on. */
   draining?: PodLoad[];
+  /** The oldest meeting still on a draining pod, where LiveKit's Redis state could be read. */
+  oldestDraining?: OldestMeeting;
 }
 
 export interface AutoscalerOptions {
@@ -44,6 +47,11 @@ export interface AutoscalerOptions {
   now?: () => number;
   /** Validated specs, shared with the reconciler (default: the autoscaler's own). */
   specs?: ValidatedSpecs;
+  /**
+   * The oldest meeting on the given LiveKit nodes (node id -> pod), read from the cluster's Redis
+   * (livekit-rooms.ts); asked only while SFU pods drain. Without it, none is reported.
+   */
+  oldestMeeting?: (mc: MeetingCluster, podOfNode: ReadonlyMap<string, string>) => Promise<OldestMeeting | undefined>;
 }
 
 interface Candidate {
@@ -127,9 +135,11 @@ export class Autoscaler {
     const grants = shareCapacity(claims, this.o.maxTotalSfuNodes);
     this.pruneCpu(new Set(flat.map(({ pod }) => pod.metadata.uid!)));
 
-    for (const { c, pods, draining, decision } of decisions) {
+    const oldest = await mapLimited(decisions, SCRAPE_CONCURRENCY, ({ c, draining }) => this.oldestDraining(c, draining));
+    for (const [i, { c, pods, draining, decision }] of decisions.entries()) {
       const grant = grants.get(c.key)!;
-      const next: ScalingOutcome = { decision, replicas: grant.replicas, shortfall: grant.shortfall, pods, ...(draining.length ? { draining } : {}) };
+      const oldestDraining = oldest[i];
+      const next: ScalingOutcome = { decision, replicas: grant.replicas, shortfall: grant.shortfall, pods, ...(draining.length ? { draining } : {}), ...(oldestDraining ? { oldestDraining } : {}) };
       const previous = this.outcomes.get(c.key);
       this.outcomes.set(c.key, next);
       if (!previous || changed(previous, next) || next.replicas !== c.current) this.o.onChange(c.key);
@@ -166,7 +176,7 @@ export class Autoscaler {
       if (m.cpuSeconds !== undefined) this.cpu.set(pod.metadata.uid!, { at: now, seconds: m.cpuSeconds });
       if (this.unreadable.delete(pod.metadata.uid!)) this.o.log.info('SFU pod metrics readable again', { pod: `${pod.metadata.namespace}/${name}` });
       const cpuCores = prev && m.cpuSeconds !== undefined && now > prev.at ? (m.cpuSeconds - prev.seconds) / ((now - prev.at) / 1000) : undefined;
-      return { name, participants: m.participants, rooms: m.rooms, ...(cpuCores === undefined ? {} : { cpuCores: Math.round(cpuCores * 100) / 100 }) };
+      return { name, participants: m.participants, rooms: m.rooms, ...(cpuCores === undefined ? {} : { cpuCores: Math.round(cpuCores * 100) / 100 }), ...(m.nodeId ? { nodeId: m.nodeId } : {}) };
     } catch (e) {
       this.o.onScrapeError?.();
       const first = !this.unreadable.has(pod.metadata.uid!);
@@ -175,6 +185,19 @@ export class Autoscaler {
       if (first) this.o.log.warn('SFU pod metrics unreadable; its load counts as unknown until it answers', fields);
       else this.o.log.debug('SFU pod metrics still unreadable', fields);
       return { name };
+    }
+  }
+
+  /** The oldest meeting on the draining pods whose node id is known; undefined when unreadable. */
+  private async oldestDraining(c: Candidate, draining: PodLoad[]): Promise<OldestMeeting | undefined> {
+    const podOfNode = new Map(draining.filter((p) => p.nodeId).map((p) => [p.nodeId!, p.name]));
+    if (!this.o.oldestMeeting || podOfNode.size === 0) return undefined;
+    try {
+      return await this.o.oldestMeeting(c.mc, podOfNode);
+    } catch (e) {
+      // Reported as unknown (the status then says nothing about it), not as "no meeting".
+      this.o.log.debug('LiveKit room placement unreadable', { cluster: c.key, error: (e as Error).message });
+      return undefined;
     }
   }
 
@@ -191,6 +214,6 @@ export class Autoscaler {
 
 /** Whether what the status reports (or what runs) would change. */
 function changed(a: ScalingOutcome, b: ScalingOutcome): boolean {
-  const view = (o: ScalingOutcome) => [o.replicas, o.shortfall, o.decision.reason, o.decision.message, o.decision.participants, o.decision.rooms, o.decision.wanted, (o.draining ?? []).map((p) => `${p.name}:${p.participants}`).join(',')].join('|');
+  const view = (o: ScalingOutcome) => [o.replicas, o.shortfall, o.decision.reason, o.decision.message, o.decision.participants, o.decision.rooms, o.decision.wanted, (o.draining ?? []).map((p) => `${p.name}:${p.participants}`).join(','), o.oldestDraining ? `${o.oldestDraining.room}@${o.oldestDraining.pod}` : ''].join('|');
   return view(a) !== view(b);
 }

@@ -14,6 +14,8 @@ export interface PodLoad {
   rooms?: number;
   /** CPU cores the pod used since the previous scrape, when known. */
   cpuCores?: number;
+  /** LiveKit's node id, when its metrics said it. */
+  nodeId?: string;
 }
 
 /** What the decision remembers between rounds (per MeetingCluster, in memory). */

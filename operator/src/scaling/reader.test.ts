@@ -24,8 +24,9 @@ afterAll(() => {
 });
 
 describe('scrapePod', () => {
-  it('reads participants, rooms and CPU seconds', async () => {
-    expect(await scrapePod(`${base}/metrics`, 1000)).toEqual({ participants: 12, rooms: 3, cpuSeconds: 4.25 });
+  it('reads participants, rooms, CPU seconds and the node id', async () => {
+    expect(await scrapePod(`${base}/metrics`, 1000)).toEqual({ participants: 12, rooms: 3, cpuSeconds: 4.25, nodeId: 'ND_1' });
+    expect(await scrapePod(`${base}/slow`, 3000)).toEqual({ participants: 1, rooms: 1 });
   });
 
   it('times out instead of waiting for a slow pod', async () => {

@@ -8,6 +8,8 @@ export interface PodMetrics {
   rooms: number;
   /** process_cpu_seconds_total of livekit-server (Go's process collector), when served. */
   cpuSeconds?: number;
+  /** LiveKit's id for this node (label node_id): how its rooms are named in LiveKit's Redis state. */
+  nodeId?: string;
 }
 
 const WANTED = [LIVEKIT_METRICS.participants, LIVEKIT_METRICS.rooms, 'process_cpu_seconds_total'];
@@ -28,7 +30,8 @@ export async function scrapePod(url: string, timeoutMs: number): Promise<PodMetr
   // LiveKit registers both gauges at start-up; their absence means this is not a LiveKit node.
   if (participants === undefined || rooms === undefined) throw new Error(`${url}: no ${LIVEKIT_METRICS.participants}/${LIVEKIT_METRICS.rooms} series`);
   const cpuSeconds = sumOf(samples, 'process_cpu_seconds_total');
-  return { participants, rooms, ...(cpuSeconds === undefined ? {} : { cpuSeconds }) };
+  const nodeId = samples.find((s) => s.name === LIVEKIT_METRICS.participants)?.labels.node_id;
+  return { participants, rooms, ...(cpuSeconds === undefined ? {} : { cpuSeconds }), ...(nodeId ? { nodeId } : {}) };
 }
 
 /** Runs fn over items with at most `limit` in flight; results in input order. */

@@ -3,7 +3,8 @@
 //  - a change outside the maintenance window waits; the upgrade-now annotation starts it;
 //  - a change while a meeting runs: the new pod starts beside the old one (alternate ports, same
 //    node), the old one is signalled only once the new one is ready, and drains its meeting to the
-//    end; new meetings are accepted throughout, nobody is cut, one drain period in all;
+//    end; new meetings are accepted throughout, nobody is cut, one drain period in all; status names
+//    the oldest meeting still on the old pod;
 //  - a deadline: a Warning event noticeSeconds before, then the meeting still on the old pod is cut.
 // The control (the Deployment's own rolling update on the same node) is in outage-drain.test.ts.
 import { RoomServiceClient } from 'livekit-server-sdk';
@@ -66,7 +67,9 @@ describe('SFU changes rolled side by side on the real node', () => {
   }, 240_000);
 
   it('a change while a meeting runs: the new pod is ready before the old one is signalled, new meetings are accepted throughout, nobody is cut, one drain period', async () => {
+    const joinedFrom = Date.now();
     const participant = await join('grace', 'upgrade-meeting');
+    const joinedBy = Date.now();
     type Sample = { t: number; accepting: number; starting: number; draining: number; newRoom: boolean };
     const samples: Sample[] = [];
     let sampling = true;
@@ -99,6 +102,14 @@ describe('SFU changes rolled side by side on the real node', () => {
       const cond = upgrading();
       expect(cond).toMatchObject({ status: 'True', reason: 'DrainingOldPods' });
       expect(cond.message).toMatch(/1 old SFU pod \(slot b\) draining since .*, 1 participant still on them/);
+      // Read by the operator (in its pod) from LiveKit's state in the managed Redis: which room the
+      // old pod still hosts, since when. LiveKit stores the creation time in whole seconds.
+      const oldest = /; oldest meeting: room (\S+) on (\S+), since (\S+)/.exec(cond.message);
+      expect(oldest, cond.message).not.toBeNull();
+      expect(oldest!.slice(1, 3)).toEqual(['upgrade-meeting', old.metadata.name]);
+      const since = Date.parse(oldest![3]!);
+      expect(since).toBeGreaterThanOrEqual(Math.floor(joinedFrom / 1000) * 1000);
+      expect(since).toBeLessThanOrEqual(joinedBy);
       expect(getJson('pod', old.metadata.name, '-n', NS).status.phase).toBe('Running');
       expect(participant.events.find((e) => e.event === 'disconnected')).toBeUndefined();
 
@@ -115,6 +126,7 @@ describe('SFU changes rolled side by side on the real node', () => {
         `side-by-side upgrade on one node (issue 17): change at ${(changedAt / 1000).toFixed(1)} s, new pod ready at ${(readyAt / 1000).toFixed(1)} s, old pod signalled at ${(signalledAt / 1000).toFixed(1)} s, ` +
           `its meeting ended at ${(endedAt / 1000).toFixed(1)} s, upgrade complete at ${(doneAt / 1000).toFixed(1)} s (${((doneAt - endedAt) / 1000).toFixed(1)} s after the meeting ended); ` +
           `new meetings refused: ${during.filter((x) => !x.newRoom).length} of ${during.length} probes; participant cut: ${cutBeforeEnd ? 'yes' : 'no'}\n` +
+          `  Upgrading condition while draining: ${cond.message}\n` +
           '  t(s)   accepting-pods  starting  draining  new-room\n' +
           samples.filter((_, i) => i % 3 === 0).map((x) => `  ${(x.t / 1000).toFixed(1).padStart(5)}  ${String(x.accepting).padStart(14)}  ${String(x.starting).padStart(8)}  ${String(x.draining).padStart(8)}  ${x.newRoom ? 'yes' : 'NO'}`).join('\n'),
       );
