@@ -103,6 +103,15 @@ describe.each(CASES)('coturn from examples/$example', (c) => {
     expect(wrong.errorCode).toBe(401);
   });
 
+  it('answers STUN Binding and TURN Allocate over UDP with the client meet-operator check uses', async () => {
+    const binding = await probe(sb, 'stun-binding', { host: '127.0.0.1', port: 3478 });
+    expect(binding.mapped).toMatch(/^127\.0\.0\.1:\d+$/);
+    const { username, password } = turnRestCredentials(secret, 'PA_dave');
+    const res = await probe(sb, 'turn-allocate', { host: '127.0.0.1', port: 3478, transport: 'udp', username, password });
+    expect(res.relayed, JSON.stringify(res)).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect((await probe(sb, 'turn-allocate', { host: '127.0.0.1', port: 3478, transport: 'udp', username, password: 'wrong' })).errorCode).toBe(401);
+  });
+
   it('refuses credentials minted with a wrong secret', async () => {
     const { username, password } = turnRestCredentials('not-the-shared-secret-0123456789abcdef', 'PA_mallory');
     const res = await uclient('uclient-wrong-secret', ['-u', username, '-w', password, '-e', '127.0.0.1', '-r', String(PEER_PORT)]);

@@ -7,13 +7,14 @@
 //   http-get    {url}                         prints {status, body}
 //   rooms       {url, key, secret, create?}   RoomService: CreateRoom (when create is a name), then ListRooms
 //   join        {url, token}                  signalling WebSocket: prints the JoinResponse (ICE servers, node)
-//   turn-allocate {host, port, tls, servername, ca, username, password}
-//               TURN Allocate over TCP or TLS (certificate verified against ca): {relayed, mapped} or {errorCode}
+//   turn-allocate {host, port, tls, transport?, servername, ca, username, password}
+//               TURN Allocate over TCP, TLS (certificate verified against ca) or UDP (transport: 'udp'):
+//               {relayed, mapped} or {errorCode}
+//   stun-binding {host, port}                STUN Binding over UDP: {mapped}
 //   participant {url, token, publish, relay, iceServers?, seconds}
 //               joins with @livekit/rtc-node; publish: sends a 440 Hz tone; else counts received audio
 //               frames and prints the peak of every 25 (250 ms). Prints events, each with its time
 //               (`at`, ms); leaves when stdin closes or after `seconds`.
-import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
@@ -198,101 +199,24 @@ async function participant(): Promise<void> {
   }
 }
 
-// --- A minimal TURN client over TCP or TLS (RFC 8656 Allocate with long-term credentials). ---
-// turnutils_uclient's TLS client stalls after the handshake against a coturn that refuses
-// TLS 1.0/1.1 (no-tlsv1, no-tlsv1_1), while Go's and OpenSSL 3's clients do not: this one uses
-// Node's TLS (OpenSSL 3), verifies the server certificate, and allocates a relay.
-const MAGIC = 0x2112a442;
-
-function stunMessage(type: number, txid: Buffer, attrs: [number, Buffer][], integrityKey?: Buffer): Buffer {
-  const body = Buffer.concat(
-    attrs.map(([t, v]) => {
-      const h = Buffer.alloc(4);
-      h.writeUInt16BE(t, 0);
-      h.writeUInt16BE(v.length, 2);
-      return Buffer.concat([h, v, Buffer.alloc((4 - (v.length % 4)) % 4)]);
-    }),
-  );
-  const head = Buffer.alloc(20);
-  head.writeUInt16BE(type, 0);
-  head.writeUInt32BE(MAGIC, 4);
-  txid.copy(head, 8);
-  if (!integrityKey) {
-    head.writeUInt16BE(body.length, 2);
-    return Buffer.concat([head, body]);
-  }
-  head.writeUInt16BE(body.length + 24, 2); // the length covers MESSAGE-INTEGRITY
-  const mac = createHmac('sha1', integrityKey).update(Buffer.concat([head, body])).digest();
-  const mi = Buffer.alloc(4);
-  mi.writeUInt16BE(0x0008, 0);
-  mi.writeUInt16BE(20, 2);
-  return Buffer.concat([head, body, mi, mac]);
-}
-
-function stunAttrs(msg: Buffer): Map<number, Buffer> {
-  const out = new Map<number, Buffer>();
-  let i = 20;
-  while (i + 4 <= msg.length) {
-    const t = msg.readUInt16BE(i);
-    const len = msg.readUInt16BE(i + 2);
-    out.set(t, msg.subarray(i + 4, i + 4 + len));
-    i += 4 + len + ((4 - (len % 4)) % 4);
-  }
-  return out;
-}
-
-const xorAddress = (v: Buffer) => `${[0, 1, 2, 3].map((k) => v[4 + k]! ^ ((MAGIC >>> (24 - 8 * k)) & 0xff)).join('.')}:${v.readUInt16BE(2) ^ (MAGIC >>> 16)}`;
-
+// TURN Allocate over TCP or TLS with the client `meet-operator check` uses (operator/src/check/stun.ts:
+// node: imports only, so this type-stripped script loads the source itself).
 async function turnAllocate(): Promise<void> {
-  const { connect: tlsConnect } = await import('node:tls');
-  const { connect: tcpConnect } = await import('node:net');
-  const sock = a.tls
-    ? tlsConnect({ host: a.host, port: a.port, servername: a.servername, ca: [readFileSync(a.ca)], minVersion: 'TLSv1.2' })
-    : tcpConnect({ host: a.host, port: a.port });
-  await new Promise<void>((resolve, reject) => {
-    sock.once(a.tls ? 'secureConnect' : 'connect', () => resolve());
-    sock.once('error', reject);
+  const stun = await import(new URL('../../src/check/stun.ts', import.meta.url).href);
+  const r = await stun.turnAllocate({
+    host: a.host, port: a.port, transport: a.transport ?? (a.tls ? 'tls' : 'tcp'), ...(a.tls ? { servername: a.servername, ca: [readFileSync(a.ca)] } : {}),
+    username: a.username, password: a.password, timeoutMs: 5000,
   });
-  let buf = Buffer.alloc(0);
-  const waiters: ((m: Buffer) => void)[] = [];
-  sock.on('data', (d) => {
-    buf = Buffer.concat([buf, d]);
-    while (buf.length >= 20 && buf.length >= 20 + buf.readUInt16BE(2)) {
-      const m = buf.subarray(0, 20 + buf.readUInt16BE(2));
-      buf = buf.subarray(m.length);
-      waiters.shift()?.(m);
-    }
-  });
-  const request = (m: Buffer) =>
-    new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no TURN response within 5 s')), 5000);
-      waiters.push((r) => (clearTimeout(timer), resolve(r)));
-      sock.write(m);
-    });
-  const transport = Buffer.from([17, 0, 0, 0]); // REQUESTED-TRANSPORT: UDP
-  const first = await request(stunMessage(0x0003, randomBytes(12), [[0x0019, transport]]));
-  const challenge = stunAttrs(first);
-  const realm = challenge.get(0x0014);
-  const nonce = challenge.get(0x0015);
-  if (!realm || !nonce) throw new Error(`expected a 401 challenge, got type 0x${first.readUInt16BE(0).toString(16)}`);
-  const key = createHash('md5').update(`${a.username}:${realm.toString()}:${a.password}`).digest();
-  const res = await request(stunMessage(0x0003, randomBytes(12), [[0x0019, transport], [0x0006, Buffer.from(a.username)], [0x0014, realm], [0x0015, nonce]], key));
-  const attrs = stunAttrs(res);
-  const type = res.readUInt16BE(0);
-  const cipher = a.tls ? (sock as import('node:tls').TLSSocket).getCipher() : undefined;
-  const protocol = a.tls ? (sock as import('node:tls').TLSSocket).getProtocol() : undefined;
-  const peerCert = a.tls ? (sock as import('node:tls').TLSSocket).getPeerCertificate() : undefined;
-  sock.end();
-  if (type === 0x0103) {
-    emit({ relayed: xorAddress(attrs.get(0x0016)!), mapped: xorAddress(attrs.get(0x0020)!), realm: realm.toString(), tls: a.tls ? { protocol, cipher: cipher?.name, subject: peerCert?.subject?.CN } : undefined });
-  } else {
-    const ec = attrs.get(0x0009);
-    emit({ errorCode: ec ? ec[2]! * 100 + ec[3]! : undefined, reason: ec?.subarray(4).toString() });
-  }
+  emit(r.ok ? { relayed: r.relayed, mapped: r.mapped, realm: r.realm, tls: r.tls } : { errorCode: r.errorCode, reason: r.reason });
+}
+
+async function stunBinding(): Promise<void> {
+  const stun = await import(new URL('../../src/check/stun.ts', import.meta.url).href);
+  emit(await stun.stunBinding({ host: a.host, port: a.port, transport: 'udp', timeoutMs: 5000 }));
 }
 
 const commands: Record<string, () => Promise<void>> = {
-  'turn-allocate': turnAllocate, dns, 'http-serve': httpServe, 'http-get': httpGet, rooms, join, participant };
+  'turn-allocate': turnAllocate, 'stun-binding': stunBinding, dns, 'http-serve': httpServe, 'http-get': httpGet, rooms, join, participant };
 const run = commands[command ?? ''];
 if (!run) {
   console.error(`unknown probe command ${command}`);

@@ -103,7 +103,7 @@ describe('SFU changes rolled side by side on the real node', () => {
       expect(cond).toMatchObject({ status: 'True', reason: 'DrainingOldPods' });
       expect(cond.message).toMatch(/1 old SFU pod \(slot b\) draining since .*, 1 participant still on them/);
       // Read by the operator (in its pod) from LiveKit's state in the managed Redis: which room the
-      // old pod still hosts, since when. LiveKit stores the creation time in whole seconds.
+      // old pod still hosts, since when (creation_time_ms; only whole seconds where a LiveKit lacks it).
       const oldest = /; oldest meeting: room (\S+) on (\S+), since (\S+)/.exec(cond.message);
       expect(oldest, cond.message).not.toBeNull();
       expect(oldest!.slice(1, 3)).toEqual(['upgrade-meeting', old.metadata.name]);
