@@ -8,7 +8,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, rootCertificates, type TLSSocket } from 'node:tls';
 
 const MAGIC = 0x2112a442;
 const BINDING = 0x0001;
@@ -132,6 +132,25 @@ async function streamChannel(host: string, port: number, tls: { servername: stri
     ...(t ? { tls: { protocol: t.getProtocol(), cipher: t.getCipher().name, ...(typeof subject === 'string' ? { subject } : {}) } } : {}),
     close: () => sock.destroy(),
   };
+}
+
+/**
+ * Whether host:port serves a certificate that Node's bundled public roots (Mozilla's) trust, without
+ * NODE_EXTRA_CA_CERTS: a private CA is trusted by this command when told, but not by WebRTC stacks
+ * that carry their own roots (libwebrtc's TURN/TLS client, browsers on devices without that CA).
+ */
+export async function publiclyTrusted(host: string, port: number, servername: string, timeoutMs: number): Promise<boolean> {
+  const sock = tlsConnect({ host, port, servername, ca: [...rootCertificates], minVersion: 'TLSv1.2' });
+  sock.setTimeout(timeoutMs);
+  try {
+    return await new Promise<boolean>((resolve, reject) => {
+      sock.once('secureConnect', () => resolve(true));
+      sock.once('error', (e: Error & { code?: string }) => (/CERT|SELF_SIGNED|UNABLE_TO/.test(e.code ?? '') ? resolve(false) : reject(e)));
+      sock.once('timeout', () => reject(new Error(`no TLS handshake within ${timeoutMs / 1000} s`)));
+    });
+  } finally {
+    sock.destroy();
+  }
 }
 
 export interface StunTarget {

@@ -140,3 +140,15 @@ describe('meet-operator run --operator-pod-labels', () => {
     expect(() => operatorPeer('app=x', '')).toThrow(/--operator-namespace.*\$POD_NAMESPACE/s);
   });
 });
+
+describe('meet-operator check', () => {
+  it('needs one name or --all, and says so', async () => {
+    expect(await run('check')).toBe(1);
+    expect(stderr).toMatch(/check: name one MeetingCluster, or pass --all/);
+    expect(await run('check', 'visio', '--all')).toBe(1);
+  });
+  it('refuses a malformed --timeout, naming the flag', async () => {
+    expect(await run('check', 'visio', '--timeout', 'soon')).toBe(1);
+    expect(stderr).toMatch(/--timeout: must be a duration like 90s/);
+  });
+});

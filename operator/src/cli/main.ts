@@ -17,6 +17,11 @@ import { Manager } from '../controller/manager.js';
 import { createLogger } from '../log.js';
 import { KubeHttp, userAgent } from '../kube/http.js';
 import { mintJoin } from './token.js';
+import { checkCluster } from '../check/run.js';
+import { exitCode, TextPrinter, type ClusterReport } from '../check/report.js';
+import { disposeCalls } from '../check/call.js';
+import { MEETING_CLUSTER, resourcePath } from '../kube/resources.js';
+import type { KubeObject } from '../kube/object.js';
 
 export const CRD_FILE = 'meet.sovereign.io_meetingclusters.yaml';
 
@@ -119,6 +124,21 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     .action((o: RunFlags) => runOperator(o));
 
   cmd
+    .command('check')
+    .description('check MeetingClusters through their public endpoints, as a participant reaches them: DNS, signalling, ICE servers (ours only), STUN, TURN/UDP and TURN/TLS, and real audio+video calls through every SFU node; exit 1 when a check fails')
+    .argument('[name]', 'MeetingCluster name (or --all)')
+    .option('-n, --namespace <ns>', 'namespace (default: "default"; with --all and no -n: every namespace)')
+    .option('--all', 'every MeetingCluster of the namespace (or of the cluster)')
+    .option('--url <url>', "signalling URL instead of the cluster's status.endpoints.signalling")
+    .option('--timeout <duration>', 'per network step; a call may take 3 times this', '10s')
+    .option('--no-media', 'skip the calls (DNS, signalling, STUN and TURN only)')
+    .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (name: string | undefined, o: CheckFlags) => {
+      process.exitCode = await runChecks(name, o, out);
+    });
+
+  cmd
     .command('token')
     .description("mint a join token for a MeetingCluster from its own API keys; prints the signalling URL and the token")
     .argument('<name>', 'MeetingCluster name')
@@ -165,6 +185,44 @@ interface RunFlags {
   maxTotalSfuNodes?: string;
   operatorPodLabels?: string;
   operatorNamespace: string;
+}
+
+interface CheckFlags {
+  namespace?: string;
+  all?: boolean;
+  url?: string;
+  timeout: string;
+  media: boolean;
+  kubeconfig?: string;
+  output: 'text' | 'json';
+}
+
+async function runChecks(name: string | undefined, o: CheckFlags, out: (s: string) => void): Promise<number> {
+  if (!name === !o.all) throw new UsageError([{ path: 'check', message: 'name one MeetingCluster, or pass --all' }]);
+  const timeoutMs = durationSeconds('--timeout', o.timeout) * 1000;
+  const http = KubeHttp.fromKubeconfig(o.kubeconfig, userAgent('check'));
+  try {
+    let targets: { namespace: string; name: string }[];
+    if (name) targets = [{ namespace: o.namespace ?? 'default', name }];
+    else {
+      const list = await http.request('GET', resourcePath(MEETING_CLUSTER, o.namespace));
+      targets = (list.items as KubeObject[]).map((m) => ({ namespace: m.metadata.namespace!, name: m.metadata.name }));
+    }
+    const printer = new TextPrinter();
+    const reports: ClusterReport[] = [];
+    for (const t of targets) {
+      if (o.output === 'text') out(printer.begin(t.namespace, t.name));
+      const report = await checkCluster(http, t.namespace, t.name, { timeoutMs, media: o.media, ...(o.url ? { url: o.url } : {}), ...(o.output === 'text' ? { onResult: (c) => out(printer.result(c)) } : {}) });
+      if (o.output === 'text') out(printer.end(report));
+      reports.push(report);
+    }
+    if (o.output === 'json') out(JSON.stringify({ clusters: reports, status: reports.some((r) => r.status === 'fail') ? 'fail' : 'pass' }, null, 2) + '\n');
+    else if (!targets.length) out('no MeetingCluster found\n');
+    return exitCode(reports);
+  } finally {
+    http.close();
+    if (o.media) await disposeCalls();
+  }
 }
 
 /** --operator-pod-labels k=v,k2=v2 (and its namespace) -> the peer the Redis NetworkPolicy admits. */

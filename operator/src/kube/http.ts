@@ -43,6 +43,8 @@ export interface RequestOptions {
    * must not wait, e.g. a lease renewal racing its deadline).
    */
   throttleRetries?: number;
+  /** The body as text, not parsed as JSON (a pod's /metrics through the API server's proxy). */
+  text?: boolean;
 }
 
 export type WriteObserver = (verb: string, path: string, status: number) => void;
@@ -202,11 +204,11 @@ export class KubeHttp implements ListWatcher {
         await sleep(retryAfterMs(res.headers['retry-after']), opts.signal);
         continue;
       }
-      return this.finish<T>(method, path, res);
+      return this.finish<T>(method, path, res, opts.text);
     }
   }
 
-  private async finish<T>(method: string, path: string, res: IncomingMessage): Promise<T> {
+  private async finish<T>(method: string, path: string, res: IncomingMessage, asText = false): Promise<T> {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
@@ -217,7 +219,7 @@ export class KubeHttp implements ListWatcher {
       const s = parsed as { reason?: string; message?: string; details?: unknown } | undefined;
       throw new ApiError(status, s?.reason ?? String(status), `${method} ${path}: ${s?.message ?? text.slice(0, 500)}`, s?.details);
     }
-    return parsed as T;
+    return (asText ? text : parsed) as T;
   }
 
   /** A streaming GET (watch): calls onLine for every JSON line until the stream ends or is aborted. */

@@ -12,8 +12,10 @@ export class LiveStack {
   sb!: Sandbox;
   apiKey!: string;
   apiSecret!: string;
+  /** The self-signed certificate coturn serves TURN/TLS with (PEM): what a client must trust. */
+  turnCert!: string;
 
-  constructor(readonly ns: string, private readonly sandbox: string) {
+  constructor(readonly ns: string, private readonly sandbox: string, private readonly extraHosts: string[] = []) {
     this.m = onRealNode(readExample('sports-generic-minimal.yaml'));
     this.m.metadata.namespace = ns;
   }
@@ -22,12 +24,13 @@ export class LiveStack {
     await installOperator();
     ensureNamespace(this.ns);
     await publicDns({ [this.m.spec.turn.domain]: realNode().ip });
-    tlsSecret(this.ns, this.m.spec.turn.tlsSecretName, this.m.spec.turn.domain);
+    this.turnCert = tlsSecret(this.ns, this.m.spec.turn.tlsSecretName, this.m.spec.turn.domain);
     applyObject(this.m);
     await waitStackReady(this.ns, 'visio');
     this.apiKey = this.secret('visio-livekit-keys', 'api-key');
     this.apiSecret = this.secret('visio-livekit-keys', 'api-secret');
-    this.sb = await Sandbox.create(this.sandbox, { hostNetwork: true, hosts: { [this.m.spec.turn.domain]: realNode().ip } });
+    const hosts = Object.fromEntries([this.m.spec.turn.domain, ...this.extraHosts].map((h) => [h, realNode().ip]));
+    this.sb = await Sandbox.create(this.sandbox, { hostNetwork: true, hosts });
   }
 
   async stop(): Promise<void> {

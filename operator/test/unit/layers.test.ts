@@ -1,6 +1,6 @@
 // Imports run one way, so a reader can start at the bottom and never meet a module that needs one
 // above it. The layers, lowest first (operator/src/README.md draws them):
-//   log, cloud -> api -> kube -> credentials -> render -> audit -> scaling -> controller -> cli
+//   log, cloud -> api -> kube -> credentials -> render -> audit -> scaling -> controller -> check -> cli
 // A module may import its own layer and any layer below; no two modules import each other, directly
 // or through others (no circle, even of type-only imports: a circle of types is a circle to read).
 import { readdirSync, readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(import.meta.dirname, '../../src');
-const LAYERS = ['log', 'cloud', 'api', 'kube', 'credentials', 'render', 'audit', 'scaling', 'controller', 'cli'];
+const LAYERS = ['log', 'cloud', 'api', 'kube', 'credentials', 'render', 'audit', 'scaling', 'controller', 'check', 'cli'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -1,0 +1,38 @@
+// Signalling as a client does it: LiveKit's token check (/rtc/validate, which answers why it refuses),
+// then the WebSocket join, whose JoinResponse names the node and the ICE servers clients are handed.
+import { SignalResponse } from '@livekit/protocol';
+
+export interface Joined {
+  nodeId: string;
+  version: string;
+  iceServers: { urls: string[]; username: string; credential: string }[];
+}
+
+/** GET /rtc/validate: 200 when LiveKit accepts the token; otherwise its status and reason. */
+export async function validateToken(httpUrl: string, token: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${httpUrl}/rtc/validate?access_token=${encodeURIComponent(token)}`, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: res.status, body: (await res.text()).slice(0, 300) };
+}
+
+/** Opens the signalling WebSocket, reads the JoinResponse, and leaves. */
+export async function joinOnce(wsUrl: string, token: string, timeoutMs: number): Promise<Joined> {
+  const ws = new WebSocket(`${wsUrl}/rtc?access_token=${encodeURIComponent(token)}&protocol=16&sdk=js&auto_subscribe=0`);
+  ws.binaryType = 'arraybuffer';
+  try {
+    return await new Promise<Joined>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no JoinResponse within ${timeoutMs / 1000} s`)), timeoutMs);
+      ws.onerror = (e) => (clearTimeout(timer), reject(new Error(`WebSocket ${wsUrl}: ${(e as Event & { message?: string }).message ?? 'connection failed'}`)));
+      ws.onclose = (e) => (clearTimeout(timer), reject(new Error(`WebSocket ${wsUrl} closed before the JoinResponse (code ${e.code}${e.reason ? `, ${e.reason}` : ''})`)));
+      ws.onmessage = (ev) => {
+        const msg = SignalResponse.fromBinary(new Uint8Array(ev.data as ArrayBuffer));
+        if (msg.message.case !== 'join') return;
+        clearTimeout(timer);
+        const j = msg.message.value;
+        resolve({ nodeId: j.serverInfo?.nodeId ?? '', version: j.serverInfo?.version ?? '', iceServers: j.iceServers.map((s) => ({ urls: [...s.urls], username: s.username, credential: s.credential })) });
+      };
+    });
+  } finally {
+    ws.onclose = null;
+    ws.close();
+  }
+}

@@ -1,0 +1,154 @@
+// Issue 19 item 1 on the real node: `meet-operator check` (the built CLI, run as a separate user on
+// the host network, like a platform engineer's machine) against the real stack, then under faults
+// injected one at a time, each of which must fail the right checks with the right hint, and nothing else.
+import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { eventually, kubectlOk } from '../integration/kubectl.js';
+import { getJson } from '../integration/meetingcluster.js';
+import { mediaBinaries } from '../media/binaries.js';
+import { allPodsOf, podsOf, podReady, realNode } from './cluster.js';
+import { LiveStack } from './live-stack.js';
+
+const NS = 'sports-check';
+/** The check runs as this user: the UDP fault drops only its packets. */
+const CHECKER = { uid: 4242, gid: 4242, groups: [4242] };
+
+interface Check {
+  group: string;
+  name: string;
+  status: 'pass' | 'warn' | 'fail' | 'skip';
+  detail: string;
+  hint?: string;
+}
+
+describe('meet-operator check on the real node', () => {
+  const stack = new LiveStack(NS, 'node-check', ['visio.sports.example']);
+  let kubeconfig = '';
+  let ca = '';
+  let node = '';
+  let home = '';
+
+  const check = async (...extra: string[]): Promise<{ code: number; checks: Check[]; raw: string }> => {
+    const r = await stack.sb.run({
+      name: 'meet-operator-check',
+      argv: [node, join(process.cwd(), 'dist/cli/bin.js'), 'check', 'visio', '-n', NS, '--url', 'ws://visio.sports.example:7880', '--kubeconfig', kubeconfig, ...extra],
+      env: { PATH: '/usr/bin:/bin', HOME: home, NODE_EXTRA_CA_CERTS: ca, SSL_CERT_FILE: ca },
+      user: CHECKER,
+      timeoutMs: 240_000,
+    });
+    const json = extra.includes('json') ? JSON.parse(r.stdout) : undefined;
+    return { code: r.code ?? -1, checks: json ? json.clusters[0].checks : [], raw: r.stdout + r.stderr };
+  };
+  const failed = (checks: Check[]) => checks.filter((c) => c.status === 'fail');
+  const summary = (checks: Check[]) => checks.map((c) => `${c.status.padEnd(4)} ${c.group}/${c.name}: ${c.detail}${c.hint && c.status !== 'pass' ? `\n       hint: ${c.hint}` : ''}`).join('\n');
+
+  // The TCP load balancer of the generic profile (public TURN/TLS on 443, coturn on 5349), modelled by
+  // a DNAT of this host's own traffic: the lab has no load balancer, and the check reaches 443 as clients do.
+  const lb = () => ['OUTPUT', '-p', 'tcp', '-d', realNode().ip, '--dport', '443', '-j', 'DNAT', '--to-destination', `${realNode().ip}:5349`];
+
+  beforeAll(async () => {
+    await stack.start();
+    execFileSync('iptables', ['-t', 'nat', '-I', ...lb()]);
+    // What the checker may read: a copy of the kubeconfig and the CA of the TURN/TLS certificate.
+    kubeconfig = join(stack.sb.dir, 'checker.kubeconfig');
+    copyFileSync(inject('kubeconfig'), kubeconfig);
+    chmodSync(kubeconfig, 0o644);
+    // The cached Node lives under root's home, which the checker cannot traverse.
+    node = join(stack.sb.dir, 'node');
+    copyFileSync(mediaBinaries().node, node);
+    chmodSync(node, 0o755);
+    home = join(stack.sb.dir, 'checker-home');
+    mkdirSync(home, { mode: 0o700 });
+    chownSync(home, CHECKER.uid, CHECKER.gid);
+    ca = join(stack.sb.dir, 'turn-ca.pem');
+    writeFileSync(ca, stack.turnCert, { mode: 0o644 });
+  }, 300_000);
+  afterAll(async () => {
+    spawnSync('iptables', ['-t', 'nat', '-D', ...lb()]);
+    await stack.stop();
+  }, 320_000);
+
+  it('the healthy stack passes every check, calls included (text output, exit 0)', async () => {
+    const text = await check();
+    console.log(`meet-operator check, healthy stack:\n${text.raw}`);
+    expect(text.code, text.raw).toBe(0);
+    const { checks, code } = await check('-o', 'json');
+    expect(code).toBe(0);
+    expect(failed(checks), summary(checks)).toEqual([]);
+    const groups = new Set(checks.filter((c) => c.status === 'pass').map((c) => c.group));
+    expect([...groups].sort()).toEqual(['cluster', 'dns', 'media', 'signalling', 'sovereignty', 'stun', 'turn']);
+    // TURN over UDP and TLS each allocate, and a call goes through each, relay only, plus one direct.
+    expect(checks.filter((c) => c.group === 'turn' && c.status === 'pass').map((c) => c.name.split(' ')[0]).sort()).toEqual(['TURN/TLS', 'TURN/UDP']);
+    const calls = checks.filter((c) => c.group === 'media' && c.name.startsWith('audio+video'));
+    expect(calls.map((c) => c.name.replace(/via \S+, /, ''))).toEqual(['audio+video direct (ICE as offered)', expect.stringMatching(/relay only, turns:/), expect.stringMatching(/relay only, turn:/)]);
+    for (const c of calls.filter((x) => !x.name.includes('turns:'))) expect(c.detail, summary(checks)).toMatch(/peak [1-9]\d{3,}/);
+    // The lab's TURN/TLS certificate is self-signed: libwebrtc (its own roots) refuses it, and the
+    // check says so as a warning rather than blaming the relay ports.
+    const tlsCall = calls.find((x) => x.name.includes('turns:'))!;
+    if (tlsCall.status !== 'pass') expect(tlsCall, summary(checks)).toMatchObject({ status: 'warn', hint: expect.stringMatching(/private CA/) });
+  }, 300_000);
+
+  it('UDP blocked on the way: STUN and TURN/UDP fail with the UDP hint; TURN/TLS and the calls still pass', async () => {
+    const rule = ['OUTPUT', '-m', 'owner', '--uid-owner', String(CHECKER.uid), '-p', 'udp', '-j', 'DROP'];
+    execFileSync('iptables', ['-I', ...rule]);
+    let r: Awaited<ReturnType<typeof check>>;
+    try {
+      r = await check('-o', 'json');
+    } finally {
+      execFileSync('iptables', ['-D', ...rule]);
+    }
+    console.log(`meet-operator check, UDP blocked:\n${summary(r.checks)}`);
+    expect(r.code).toBe(1);
+    const bad = failed(r.checks);
+    expect(bad.map((c) => `${c.group}/${c.name.split(' ')[0]}`).sort(), summary(r.checks)).toEqual(['stun/STUN', 'turn/TURN/UDP']);
+    for (const c of bad) expect(c.hint).toMatch(/no answer over UDP .*UDP is blocked on the way/);
+  }, 300_000);
+
+  it('a TURN secret edited by hand and only coturn restarted: both TURN allocations refused with the shared-secret hint', async () => {
+    const original = getJson('secret', 'visio-turn-secret', '-n', NS).data.secret;
+    const restartCoturn = async () => {
+      const before = podsOf(NS, 'visio', 'turn').map((p) => p.metadata.uid);
+      kubectlOk(['delete', 'pod', '-n', NS, '-l', 'app.kubernetes.io/instance=visio,app.kubernetes.io/component=turn', '--wait=false']);
+      // The old one gone too: coturn 4.6.1 ignores SIGTERM and serves until its grace period ends.
+      await eventually('only a new coturn, ready', () => {
+        const pods = allPodsOf(NS, 'visio', 'turn');
+        return pods.length > 0 && pods.every((p) => podReady(p) && !before.includes(p.metadata.uid)) ? true : undefined;
+      }, 180_000, 1000);
+    };
+    kubectlOk(['annotate', 'mc', 'visio', '-n', NS, 'meet.sovereign.io/paused=true']);
+    try {
+      kubectlOk(['patch', 'secret', 'visio-turn-secret', '-n', NS, '--type=merge', '-p', JSON.stringify({ data: { secret: Buffer.from('edited-by-hand-0123456789abcdef0123456789').toString('base64') } })]);
+      await restartCoturn();
+      const r = await check('-o', 'json');
+      console.log(`meet-operator check, TURN secret edited and only coturn restarted:\n${summary(r.checks)}`);
+      expect(r.code).toBe(1);
+      const bad = failed(r.checks);
+      expect(bad.map((c) => `${c.group}/${c.name.split(' ')[0]}`).sort(), summary(r.checks)).toEqual(['turn/TURN/TLS', 'turn/TURN/UDP']);
+      for (const c of bad) expect(c.hint).toMatch(/shared secret differs from LiveKit's/);
+    } finally {
+      kubectlOk(['patch', 'secret', 'visio-turn-secret', '-n', NS, '--type=merge', '-p', JSON.stringify({ data: { secret: original } })]);
+      await restartCoturn();
+      kubectlOk(['annotate', 'mc', 'visio', '-n', NS, 'meet.sovereign.io/paused-']);
+    }
+  }, 400_000);
+
+  it('TURN stopped: STUN and both TURN transports fail naming a server that is down; the direct call passes', async () => {
+    kubectlOk(['annotate', 'mc', 'visio', '-n', NS, 'meet.sovereign.io/paused=true']);
+    try {
+      kubectlOk(['scale', 'deployment', 'visio-turn', '-n', NS, '--replicas=0']);
+      await eventually('coturn gone (it ignores SIGTERM: after its grace period)', () => (allPodsOf(NS, 'visio', 'turn').length === 0 ? true : undefined), 180_000, 1000);
+      const r = await check('-o', 'json');
+      console.log(`meet-operator check, TURN stopped:\n${summary(r.checks)}`);
+      expect(r.code).toBe(1);
+      const bad = failed(r.checks);
+      expect(bad.map((c) => `${c.group}/${c.name.split(' ')[0]}`).sort(), summary(r.checks)).toEqual(['stun/STUN', 'turn/TURN/TLS', 'turn/TURN/UDP']);
+      for (const c of bad) expect(c.hint).toMatch(/nothing accepts connections on .*the server is down/);
+      expect(r.checks.find((c) => c.name.includes('direct'))?.status).toBe('pass');
+    } finally {
+      kubectlOk(['annotate', 'mc', 'visio', '-n', NS, 'meet.sovereign.io/paused-']);
+      await eventually('coturn back', () => (podsOf(NS, 'visio', 'turn').some(podReady) ? true : undefined), 120_000, 1000);
+    }
+  }, 300_000);
+});
