@@ -54,6 +54,25 @@ async function sfuNodes(http: KubeHttp, mc: MeetingCluster): Promise<{ pod: stri
   );
 }
 
+/**
+ * What the cluster's own pods say when signalling fails: the components with a pod not ready (or
+ * none at all), e.g. "Redis: 0 of 0 pods ready". Read, not inferred: the likeliest cause to look at.
+ */
+async function componentsNotReady(http: KubeHttp, mc: MeetingCluster): Promise<string> {
+  const pods = (await http.request('GET', `/api/v1/namespaces/${mc.metadata.namespace}/pods`, { query: { labelSelector: `${LABEL_INSTANCE}=${mc.metadata.name}` } })).items as any[];
+  const ready = (p: any) => !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+  // Redis first: an SFU without it turns unready too, as a consequence.
+  const components: [string, string][] = [['redis', 'Redis'], ['turn', 'TURN'], ['sfu', 'SFU']];
+  const wanted = components.filter(([c]) => c !== 'redis' || mc.spec.redis.mode === 'managed').filter(([c]) => c !== 'turn' || mc.spec.turn.mode === 'coturn');
+  return wanted
+    .map(([c, label]) => {
+      const of = pods.filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === c);
+      return of.length && of.every(ready) ? '' : `${label}: ${of.filter(ready).length} of ${of.length} pods ready`;
+    })
+    .filter(Boolean)
+    .join('; ');
+}
+
 export async function checkCluster(http: KubeHttp, namespace: string, name: string, o: CheckOptions): Promise<ClusterReport> {
   const checks: CheckResult[] = [];
   const run = async (group: string, title: string, fn: () => Promise<Outcome>): Promise<Outcome> => {
@@ -109,12 +128,17 @@ export async function checkCluster(http: KubeHttp, namespace: string, name: stri
   const pair = keys;
   const token = (who: string, room: string) => joinToken(pair, who, room, 600);
 
+  // The likeliest cause of a signalling failure is often in the cluster itself: say what its pods show.
+  const withCause = async (hint: string) => {
+    const notReady = await componentsNotReady(http, cluster).catch(() => '');
+    return notReady ? `${notReady} (kubectl describe mc ${name} -n ${namespace}); ${hint}` : hint;
+  };
   const validated = await run('signalling', `token accepted by ${urls.http}`, async () => {
     try {
       const r = await validateToken(urls.http, await token(identity, `${identity}-signal`), o.timeoutMs);
-      return r.status === 200 ? pass('LiveKit accepts a token signed with the cluster\'s keys') : fail(`HTTP ${r.status}: ${r.body.trim()}`, validateHint(r.status, r.body));
+      return r.status === 200 ? pass('LiveKit accepts a token signed with the cluster\'s keys') : fail(`HTTP ${r.status}: ${r.body.trim()}`, await withCause(validateHint(r.status, r.body)));
     } catch (e) {
-      return fail(errorText(e), connectionHint(e, endpointOf(urls.http)));
+      return fail(errorText(e), await withCause(connectionHint(e, endpointOf(urls.http))));
     }
   });
   let joined: Joined | undefined;
@@ -124,7 +148,11 @@ export async function checkCluster(http: KubeHttp, namespace: string, name: stri
         joined = await joinOnce(urls.ws, await token(identity, `${identity}-signal`), o.timeoutMs);
         return pass(`joined through node ${joined.nodeId} (LiveKit ${joined.version}); ${joined.iceServers.length} ICE server entries offered`);
       } catch (e) {
-        return fail(errorText(e), `the token is accepted but the WebSocket is not: a load balancer or ingress in front of ${urls.ws} does not pass WebSocket upgrades (${connectionHint(e, endpointOf(urls.ws))})`);
+        // A plain GET of the join URL tells: 400 is LiveKit refusing a request that lost its upgrade
+        // on the way; any other answer is LiveKit refusing the participant (404 with Redis gone, measured).
+        const status = /refused \(HTTP (\d{3})/.exec(errorText(e))?.[1];
+        const hint = status && status !== '400' ? `LiveKit accepts the token but refuses the join (HTTP ${status}): it cannot place the participant (its Redis unreachable, or its nodes full)` : `the token is accepted but the WebSocket join is not: a load balancer or ingress in front of ${urls.ws} does not pass WebSocket upgrades`;
+        return fail(errorText(e), await withCause(hint));
       }
     });
   } else skip('signalling', 'WebSocket join', 'the token check failed');

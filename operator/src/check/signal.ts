@@ -14,15 +14,35 @@ export async function validateToken(httpUrl: string, token: string, timeoutMs: n
   return { status: res.status, body: (await res.text()).slice(0, 300) };
 }
 
+/**
+ * What the signalling endpoint answers a plain GET of the join URL: Node's WebSocket reports a refused
+ * upgrade with no detail at all, while LiveKit says in the body why it could not place the participant.
+ */
+async function refusal(url: string, timeoutMs: number): Promise<string> {
+  try {
+    const res = await fetch(url.replace(/^ws/, 'http'), { signal: AbortSignal.timeout(timeoutMs) });
+    return `HTTP ${res.status}: ${(await res.text()).trim().slice(0, 200)}`;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 /** Opens the signalling WebSocket, reads the JoinResponse, and leaves. */
 export async function joinOnce(wsUrl: string, token: string, timeoutMs: number): Promise<Joined> {
-  const ws = new WebSocket(`${wsUrl}/rtc?access_token=${encodeURIComponent(token)}&protocol=16&sdk=js&auto_subscribe=0`);
+  const url = `${wsUrl}/rtc?access_token=${encodeURIComponent(token)}&protocol=16&sdk=js&auto_subscribe=0`;
+  const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   try {
     return await new Promise<Joined>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no JoinResponse within ${timeoutMs / 1000} s`)), timeoutMs);
-      ws.onerror = (e) => (clearTimeout(timer), reject(new Error(`WebSocket ${wsUrl}: ${(e as Event & { message?: string }).message ?? 'connection failed'}`)));
-      ws.onclose = (e) => (clearTimeout(timer), reject(new Error(`WebSocket ${wsUrl} closed before the JoinResponse (code ${e.code}${e.reason ? `, ${e.reason}` : ''})`)));
+      let failed = false;
+      ws.onerror = () => {
+        // The close event follows the error event: the refusal's detail answers for both.
+        failed = true;
+        clearTimeout(timer);
+        void refusal(url, timeoutMs).then((why) => reject(new Error(`WebSocket ${wsUrl} refused (${why})`)));
+      };
+      ws.onclose = (e) => void (failed || (clearTimeout(timer), reject(new Error(`WebSocket ${wsUrl} closed before the JoinResponse (code ${e.code}${e.reason ? `, ${e.reason}` : ''})`))));
       ws.onmessage = (ev) => {
         const msg = SignalResponse.fromBinary(new Uint8Array(ev.data as ArrayBuffer));
         if (msg.message.case !== 'join') return;

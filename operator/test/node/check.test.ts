@@ -30,16 +30,17 @@ describe('meet-operator check on the real node', () => {
   let node = '';
   let home = '';
 
-  const check = async (...extra: string[]): Promise<{ code: number; checks: Check[]; raw: string }> => {
+  const check = async (...extra: string[]): Promise<{ code: number; checks: Check[]; raw: string; clusters: number }> => {
+    const target = extra.includes('--all') ? [] : ['visio'];
     const r = await stack.sb.run({
       name: 'meet-operator-check',
-      argv: [node, join(process.cwd(), 'dist/cli/bin.js'), 'check', 'visio', '-n', NS, '--url', 'ws://visio.sports.example:7880', '--kubeconfig', kubeconfig, ...extra],
+      argv: [node, join(process.cwd(), 'dist/cli/bin.js'), 'check', ...target, '-n', NS, '--url', 'ws://visio.sports.example:7880', '--kubeconfig', kubeconfig, ...extra],
       env: { PATH: '/usr/bin:/bin', HOME: home, NODE_EXTRA_CA_CERTS: ca, SSL_CERT_FILE: ca },
       user: CHECKER,
       timeoutMs: 240_000,
     });
     const json = extra.includes('json') ? JSON.parse(r.stdout) : undefined;
-    return { code: r.code ?? -1, checks: json ? json.clusters[0].checks : [], raw: r.stdout + r.stderr };
+    return { code: r.code ?? -1, checks: json ? json.clusters[0].checks : [], raw: r.stdout + r.stderr, clusters: json?.clusters.length ?? 0 };
   };
   const failed = (checks: Check[]) => checks.filter((c) => c.status === 'fail');
   const summary = (checks: Check[]) => checks.map((c) => `${c.status.padEnd(4)} ${c.group}/${c.name}: ${c.detail}${c.hint && c.status !== 'pass' ? `\n       hint: ${c.hint}` : ''}`).join('\n');
@@ -88,6 +89,10 @@ describe('meet-operator check on the real node', () => {
     // check says so as a warning rather than blaming the relay ports.
     const tlsCall = calls.find((x) => x.name.includes('turns:'))!;
     if (tlsCall.status !== 'pass') expect(tlsCall, summary(checks)).toMatchObject({ status: 'warn', hint: expect.stringMatching(/private CA/) });
+    // --all finds the namespace's clusters; --no-media stops before the calls.
+    const all = await check('--all', '--no-media', '-o', 'json');
+    expect([all.code, all.clusters]).toEqual([0, 1]);
+    expect(all.checks.filter((c) => c.group === 'media')).toEqual([expect.objectContaining({ status: 'skip', detail: 'not asked (--no-media)' })]);
   }, 300_000);
 
   it('UDP blocked on the way: STUN and TURN/UDP fail with the UDP hint; TURN/TLS and the calls still pass', async () => {
@@ -151,4 +156,40 @@ describe('meet-operator check on the real node', () => {
       await eventually('coturn back', () => (podsOf(NS, 'visio', 'turn').some(podReady) ? true : undefined), 120_000, 1000);
     }
   }, 300_000);
+
+  /** Pauses the operator for this cluster, scales one workload to 0 until its pods are gone, runs fn, then gives it back. */
+  const withStopped = async (kind: string, workload: string, component: string, fn: () => Promise<void>) => {
+    kubectlOk(['annotate', 'mc', 'visio', '-n', NS, 'meet.sovereign.io/paused=true']);
+    try {
+      kubectlOk(['scale', kind, workload, '-n', NS, '--replicas=0']);
+      await eventually(`${component} pods gone`, () => (allPodsOf(NS, 'visio', component).length === 0 ? true : undefined), 240_000, 1000);
+      await fn();
+    } finally {
+      kubectlOk(['annotate', 'mc', 'visio', '-n', NS, 'meet.sovereign.io/paused-']);
+      await eventually(`${component} back`, () => (podsOf(NS, 'visio', component).some(podReady) ? true : undefined), 180_000, 1000);
+    }
+  };
+
+  it('Redis stopped: signalling fails, and its hint names Redis with its pods', async () => {
+    await withStopped('statefulset', 'visio-redis', 'redis', async () => {
+      const r = await check('-o', 'json');
+      console.log(`meet-operator check, Redis stopped:\n${summary(r.checks)}`);
+      expect(r.code).toBe(1);
+      const bad = failed(r.checks);
+      expect(bad.map((c) => c.group), summary(r.checks)).toEqual(['signalling']);
+      expect(bad[0]!.hint).toMatch(/^Redis: 0 of 0 pods ready;? .*LiveKit accepts the token but refuses the join \(HTTP 404\): it cannot place the participant/);
+      expect(r.checks.filter((c) => ['stun', 'turn', 'media'].includes(c.group)).every((c) => c.status === 'skip')).toBe(true);
+    });
+  }, 420_000);
+
+  it('the SFU down: signalling refused, and its hint names the SFU with its pods', async () => {
+    await withStopped('deployment', 'visio-sfu', 'sfu', async () => {
+      const r = await check('-o', 'json');
+      console.log(`meet-operator check, SFU down:\n${summary(r.checks)}`);
+      expect(r.code).toBe(1);
+      const bad = failed(r.checks);
+      expect(bad.map((c) => c.name), summary(r.checks)).toEqual([expect.stringMatching(/^token accepted by/)]);
+      expect(bad[0]!.hint).toMatch(/^SFU: 0 of 0 pods ready.*nothing accepts connections on visio\.sports\.example:7880/);
+    });
+  }, 420_000);
 });
