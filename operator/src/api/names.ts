@@ -51,6 +51,8 @@ export const ANNOTATION_SFU_REVISION = 'meet.sovereign.io/sfu-revision';
 export const ANNOTATION_UPGRADE_NOW = 'meet.sovereign.io/upgrade-now';
 /** On a MeetingCluster, "true" stops every reconcile and scaling decision for it. */
 export const ANNOTATION_PAUSED = 'meet.sovereign.io/paused';
+/** The last `meet-operator check --report` result (JSON, check/report.ts), read into ConnectivityVerified. */
+export const ANNOTATION_CONNECTIVITY = 'meet.sovereign.io/connectivity-check';
 
 const APP_NAME: Record<Component, string> = { sfu: 'livekit-server', turn: 'coturn', redis: 'redis', signalling: 'livekit-server' };
 

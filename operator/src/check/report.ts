@@ -1,3 +1,5 @@
+import type { ConnectivitySummary } from '../api/connectivity.js';
+
 // What `meet-operator check` found, and how it is printed: grouped checks, each pass/warn/fail/skip
 // with a hint naming the likely cause, as `linkerd check` does; JSON for machines; an exit code.
 
@@ -62,4 +64,16 @@ export class TextPrinter {
 export function formatText(reports: readonly ClusterReport[]): string {
   const p = new TextPrinter();
   return reports.map((r) => p.begin(r.namespace, r.name) + r.checks.map((c) => p.result(c)).join('') + p.end(r)).join('');
+}
+
+export function connectivitySummary(r: ClusterReport, at: Date): ConnectivitySummary {
+  const failed = r.checks.filter((c) => c.status === 'fail');
+  return {
+    at: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    status: r.status === 'skip' ? 'pass' : r.status,
+    passed: r.checks.filter((c) => c.status === 'pass').length,
+    warnings: r.checks.filter((c) => c.status === 'warn').length,
+    failed: failed.slice(0, 8).map((c) => `${c.group}/${c.name}`),
+    ...(failed[0]?.hint ? { hint: failed[0].hint } : {}),
+  };
 }

@@ -18,7 +18,10 @@ import { createLogger } from '../log.js';
 import { KubeHttp, userAgent } from '../kube/http.js';
 import { mintJoin } from './token.js';
 import { checkCluster } from '../check/run.js';
-import { exitCode, TextPrinter, type ClusterReport } from '../check/report.js';
+import { connectivitySummary, exitCode, TextPrinter, type ClusterReport } from '../check/report.js';
+import { checkCronJob } from '../check/cronjob.js';
+import { loadCluster } from '../check/access.js';
+import { ANNOTATION_CONNECTIVITY } from '../api/names.js';
 import { disposeCalls } from '../check/call.js';
 import { MEETING_CLUSTER, resourcePath } from '../kube/resources.js';
 import type { KubeObject } from '../kube/object.js';
@@ -132,6 +135,11 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     .option('--url <url>', "signalling URL instead of the cluster's status.endpoints.signalling")
     .option('--timeout <duration>', 'per network step; a call may take 3 times this', '10s')
     .option('--no-media', 'skip the calls (DNS, signalling, STUN and TURN only)')
+    .option('--report', `write each result on its MeetingCluster (annotation ${ANNOTATION_CONNECTIVITY}): the operator reports it as the ConnectivityVerified condition`)
+    .option('--print-cronjob', 'print instead a CronJob (and its ServiceAccount, Role, RoleBinding) that runs this check with --report on a schedule, for kubectl apply -f -')
+    .option('--image <image>', '--print-cronjob: the operator image to run (the one the chart installed)')
+    .option('--schedule <cron>', '--print-cronjob: when to run', '*/15 * * * *')
+    .option('--ca-configmap <name>', '--print-cronjob: a ConfigMap whose ca.crt the check trusts (a private CA)')
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (name: string | undefined, o: CheckFlags) => {
@@ -190,6 +198,11 @@ interface RunFlags {
 interface CheckFlags {
   namespace?: string;
   all?: boolean;
+  report?: boolean;
+  printCronjob?: boolean;
+  image?: string;
+  schedule: string;
+  caConfigmap?: string;
   url?: string;
   timeout: string;
   media: boolean;
@@ -200,7 +213,18 @@ interface CheckFlags {
 async function runChecks(name: string | undefined, o: CheckFlags, out: (s: string) => void): Promise<number> {
   if (!name === !o.all) throw new UsageError([{ path: 'check', message: 'name one MeetingCluster, or pass --all' }]);
   const timeoutMs = durationSeconds('--timeout', o.timeout) * 1000;
+  if (o.printCronjob && (!name || !o.image)) throw new UsageError([{ path: '--print-cronjob', message: 'needs one MeetingCluster NAME and --image (the operator image the chart installed)' }]);
+  if (o.printCronjob && !/^(@(hourly|daily|weekly|monthly|yearly|annually|midnight)|(\S+\s+){4}\S+)$/.test(o.schedule.trim())) throw new UsageError([{ path: '--schedule', message: `must be a cron schedule of 5 fields, e.g. "*/15 * * * *" (got "${o.schedule}")` }]);
   const http = KubeHttp.fromKubeconfig(o.kubeconfig, userAgent('check'));
+  if (o.printCronjob) {
+    try {
+      const { cluster } = await loadCluster(http, o.namespace ?? 'default', name!);
+      out(toYaml(checkCronJob(cluster, { image: o.image!, schedule: o.schedule.trim(), timeoutSeconds: timeoutMs / 1000, ...(o.url ? { url: o.url } : {}), ...(o.caConfigmap ? { caConfigMap: o.caConfigmap } : {}) })));
+      return 0;
+    } finally {
+      http.close();
+    }
+  }
   try {
     let targets: { namespace: string; name: string }[];
     if (name) targets = [{ namespace: o.namespace ?? 'default', name }];
@@ -215,6 +239,10 @@ async function runChecks(name: string | undefined, o: CheckFlags, out: (s: strin
       const report = await checkCluster(http, t.namespace, t.name, { timeoutMs, media: o.media, ...(o.url ? { url: o.url } : {}), ...(o.output === 'text' ? { onResult: (c) => out(printer.result(c)) } : {}) });
       if (o.output === 'text') out(printer.end(report));
       reports.push(report);
+      if (o.report) {
+        const annotations = { [ANNOTATION_CONNECTIVITY]: JSON.stringify(connectivitySummary(report, new Date())) };
+        await http.request('PATCH', resourcePath(MEETING_CLUSTER, t.namespace, t.name), { body: { metadata: { annotations } }, contentType: 'application/merge-patch+json' });
+      }
     }
     if (o.output === 'json') out(JSON.stringify({ clusters: reports, status: reports.some((r) => r.status === 'fail') ? 'fail' : 'pass' }, null, 2) + '\n');
     else if (!targets.length) out('no MeetingCluster found\n');

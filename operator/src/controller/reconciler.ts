@@ -6,7 +6,7 @@
 // secrets.ts (credentials); this file decides the order and what each is given.
 import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { ANNOTATION_PAUSED, ANNOTATION_SFU_REVISION, ANNOTATION_UPGRADE_NOW, LABEL_CLUSTER, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../api/names.js';
+import { ANNOTATION_CONNECTIVITY, ANNOTATION_PAUSED, ANNOTATION_SFU_REVISION, ANNOTATION_UPGRADE_NOW, LABEL_CLUSTER, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../api/names.js';
 import { formatFieldError, type FieldError } from '../api/errors.js';
 import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
 import { ValidatedSpecs } from '../api/validated.js';
@@ -29,6 +29,7 @@ import { deletionCostsBeforeScaleDown, handedOverReplicas, scaleAnnouncement, ty
 import { computeStatus, newCauses, type Causes } from './status.js';
 import { planSfuUpgrade, UPGRADE_CONDITION, type SlotView, type UpgradeStep } from './sfu-upgrade.js';
 import { WriteBudget } from './writes.js';
+import { parseConnectivity } from '../api/connectivity.js';
 import type { OperatorMetrics } from './metrics.js';
 
 export { FIELD_MANAGER, type Caches } from './cluster-writes.js';
@@ -246,6 +247,7 @@ export class Reconciler {
       cluster,
       applyErrors: written.errors,
       scaling: scalingReport(cluster, outcome, this.d.scaling?.maxTotalSfuNodes, live.status),
+      ...connectivityOf(live),
       sovereignty: plan.sovereignty,
       // New pods that do not start (a bad image, say) hold the upgrade, not the SFU: say why there.
       upgrade: plan.upgrade.condition.reason === 'StartingNewPods' && causes.sfu ? { ...plan.upgrade.condition, message: `${plan.upgrade.condition.message}: ${causes.sfu.message}` } : plan.upgrade.condition,
@@ -373,4 +375,10 @@ export class Reconciler {
   private now(): string {
     return (this.d.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
+}
+
+/** The last `meet-operator check --report` of this cluster, when its annotation reads as one. */
+function connectivityOf(live: KubeObject): { connectivity?: NonNullable<ReturnType<typeof parseConnectivity>> } {
+  const c = parseConnectivity(live.metadata.annotations?.[ANNOTATION_CONNECTIVITY]);
+  return c ? { connectivity: c } : {};
 }

@@ -59,3 +59,17 @@ describe('conditions', () => {
     expect(sameStatus({ a: 1 }, { a: 2 })).toBe(false);
   });
 });
+
+describe('ConnectivityVerified (the last meet-operator check --report)', () => {
+  const summary = { at: '2026-12-07T22:00:00Z', passed: 13, warnings: 1 };
+  it('absent until a check reported; True when it passed (warnings included); False naming what failed and the first hint', () => {
+    expect(conditionOf(computeStatus({ ...base, cluster }), 'ConnectivityVerified')).toBeUndefined();
+    const ok = conditionOf(computeStatus({ ...base, cluster, connectivity: { ...summary, status: 'warn', failed: [] } }), 'ConnectivityVerified');
+    expect(ok).toMatchObject({ status: 'True', reason: 'ChecksPassed', message: 'meet-operator check at 2026-12-07T22:00:00Z: 13 passed, 1 warnings' });
+    const bad = conditionOf(computeStatus({ ...base, cluster, connectivity: { ...summary, status: 'fail', failed: ['stun/STUN Binding', 'turn/TURN/UDP allocate'], hint: 'UDP is blocked' } }), 'ConnectivityVerified');
+    expect(bad).toMatchObject({ status: 'False', reason: 'ChecksFailed' });
+    expect(bad.message).toBe('meet-operator check at 2026-12-07T22:00:00Z: failed stun/STUN Binding, turn/TURN/UDP allocate; 13 passed, 1 warnings; hint: UDP is blocked');
+    // Ready is about the components, not the check.
+    expect(conditionOf(computeStatus({ ...base, cluster, connectivity: { ...summary, status: 'fail', failed: ['x'] } }), 'Ready').reason).not.toBe('ChecksFailed');
+  });
+});

@@ -7,6 +7,7 @@ import { endpointsOf } from '../render/endpoints.js';
 import { selectorLabels, selectorString } from '../api/names.js';
 import type { ScalingReport } from './scaling-status.js';
 import type { Cause } from './diagnosis.js';
+import type { ConnectivitySummary } from '../api/connectivity.js';
 
 export interface Availability {
   ok: boolean;
@@ -36,6 +37,8 @@ export interface StatusInput {
   sovereignty: { ok: boolean; message: string };
   /** Mode, decision and load of the SFU autoscaling (valid specs). */
   scaling?: ScalingReport;
+  /** The last `meet-operator check --report` result (its annotation). */
+  connectivity?: ConnectivitySummary;
   now: string;
 }
 
@@ -103,6 +106,7 @@ interface Facts {
   sovereignty: { ok: boolean; message: string };
   scaling?: ScalingReport;
   upgrade?: StatusInput['upgrade'];
+  connectivity?: ConnectivitySummary;
   signalling: string;
 }
 
@@ -126,7 +130,15 @@ const CONDITIONS: ConditionRule[] = [
   (f) => (f.applyErrors.length ? cond('Degraded', true, 'ApplyFailed', f.applyErrors.join('; '), f.generation) : cond('Degraded', false, 'AsExpected', 'no error', f.generation)),
   (f) => (f.scaling ? cond('ScalingActive', f.scaling.condition.status, f.scaling.condition.reason, f.scaling.condition.message, f.generation) : undefined),
   (f) => (f.upgrade ? cond('Upgrading', f.upgrade.status, f.upgrade.reason, f.upgrade.message, f.generation) : undefined),
+  (f) => (f.connectivity ? connectivityCondition(f.connectivity, f.generation) : undefined),
 ];
+
+/** ConnectivityVerified from the last `check --report`: its time, and what failed with the first hint. */
+function connectivityCondition(c: ConnectivitySummary, generation: number): Omit<Condition, 'lastTransitionTime'> {
+  const counts = `${c.passed} passed, ${c.warnings} warnings`;
+  if (c.status !== 'fail') return cond('ConnectivityVerified', true, 'ChecksPassed', `meet-operator check at ${c.at}: ${counts}`, generation);
+  return cond('ConnectivityVerified', false, 'ChecksFailed', `meet-operator check at ${c.at}: failed ${c.failed.join(', ')}; ${counts}${c.hint ? `; hint: ${c.hint}` : ''}`, generation);
+}
 
 /** TURN's availability: its own workload, the SFU it is embedded in, or what the spec says of it. */
 function turnAvailability(mc: MeetingCluster, sfu: Availability, workload: KubeObject | undefined): Availability {
@@ -167,6 +179,7 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
     sovereignty: i.sovereignty,
     ...(i.scaling ? { scaling: i.scaling } : {}),
     ...(i.upgrade ? { upgrade: i.upgrade } : {}),
+    ...(i.connectivity ? { connectivity: i.connectivity } : {}),
     signalling: endpoints.signalling,
   };
   const conditions = CONDITIONS.map((rule) => rule(facts)).filter((c) => c !== undefined);

@@ -44,6 +44,7 @@ const SCENARIOS: Scenario[] = [
   { alert: 'MeetingClusterTURNUnavailable', labels: CLUSTER, series: conditionFault('TURNAvailable', 'False', 'Unavailable') },
   { alert: 'MeetingClusterRedisUnavailable', labels: CLUSTER, series: conditionFault('RedisAvailable', 'False', 'Unschedulable') },
   { alert: 'MeetingClusterNotSovereign', labels: CLUSTER, series: conditionFault('Sovereign', 'False', 'NotCompliant') },
+  { alert: 'MeetingClusterConnectivityCheckFailing', labels: CLUSTER, series: conditionFault('ConnectivityVerified', 'False', 'ChecksFailed') },
   { alert: 'MeetingClusterApplyFailing', labels: CLUSTER, series: conditionFault('Degraded', 'True', 'ApplyFailed') },
   { alert: 'MeetingClusterScalingMetricsUnknown', labels: CLUSTER, series: conditionFault('ScalingActive', 'True', 'MetricsUnknown') },
   { alert: 'MeetingClusterScalingCapped', labels: CLUSTER, series: conditionFault('ScalingActive', 'True', 'CapacityLimited') },

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, kubectlOk } from '../integration/kubectl.js';
 import { getJson } from '../integration/meetingcluster.js';
 import { mediaBinaries } from '../media/binaries.js';
-import { allPodsOf, podsOf, podReady, realNode } from './cluster.js';
+import { allPodsOf, imageRef, podsOf, podReady, realNode } from './cluster.js';
 import { LiveStack } from './live-stack.js';
 
 const NS = 'sports-check';
@@ -47,11 +47,12 @@ describe('meet-operator check on the real node', () => {
 
   // The TCP load balancer of the generic profile (public TURN/TLS on 443, coturn on 5349), modelled by
   // a DNAT of this host's own traffic: the lab has no load balancer, and the check reaches 443 as clients do.
-  const lb = () => ['OUTPUT', '-p', 'tcp', '-d', realNode().ip, '--dport', '443', '-j', 'DNAT', '--to-destination', `${realNode().ip}:5349`];
+  // OUTPUT: this host's own traffic (the check run here); PREROUTING: the pods' (the CronJob's).
+  const lb = (chain: string) => [chain, '-p', 'tcp', '-d', realNode().ip, '--dport', '443', '-j', 'DNAT', '--to-destination', `${realNode().ip}:5349`];
 
   beforeAll(async () => {
     await stack.start();
-    execFileSync('iptables', ['-t', 'nat', '-I', ...lb()]);
+    for (const chain of ['OUTPUT', 'PREROUTING']) execFileSync('iptables', ['-t', 'nat', '-I', ...lb(chain)]);
     // What the checker may read: a copy of the kubeconfig and the CA of the TURN/TLS certificate.
     kubeconfig = join(stack.sb.dir, 'checker.kubeconfig');
     copyFileSync(inject('kubeconfig'), kubeconfig);
@@ -67,7 +68,7 @@ describe('meet-operator check on the real node', () => {
     writeFileSync(ca, stack.turnCert, { mode: 0o644 });
   }, 300_000);
   afterAll(async () => {
-    spawnSync('iptables', ['-t', 'nat', '-D', ...lb()]);
+    for (const chain of ['OUTPUT', 'PREROUTING']) spawnSync('iptables', ['-t', 'nat', '-D', ...lb(chain)]);
     await stack.stop();
   }, 320_000);
 
@@ -192,4 +193,30 @@ describe('meet-operator check on the real node', () => {
       expect(bad[0]!.hint).toMatch(/^SFU: 0 of 0 pods ready.*nothing accepts connections on visio\.sports\.example:7880/);
     });
   }, 420_000);
+
+  it('on a schedule in the cluster: the printed CronJob runs check --report in the operator image, and the operator reports ConnectivityVerified', async () => {
+    const printed = await stack.sb.run({
+      name: 'meet-operator-print-cronjob',
+      argv: [node, join(process.cwd(), 'dist/cli/bin.js'), 'check', 'visio', '-n', NS, '--print-cronjob', '--image', imageRef('meet-operator'), '--ca-configmap', 'turn-ca', '--url', 'ws://visio.sports.example:7880', '--kubeconfig', kubeconfig],
+      env: { PATH: '/usr/bin:/bin', HOME: home },
+      user: CHECKER,
+      timeoutMs: 30_000,
+    });
+    expect(printed.code, printed.stderr).toBe(0);
+    kubectlOk(['create', 'configmap', 'turn-ca', '-n', NS, `--from-file=ca.crt=${ca}`]);
+    kubectlOk(['apply', '-f', '-'], printed.stdout);
+    kubectlOk(['create', 'job', 'check-now', '-n', NS, '--from=cronjob/visio-connectivity-check']);
+    const job = await eventually('the check Job finished', () => {
+      const j = getJson('job', 'check-now', '-n', NS);
+      return j.status?.succeeded || j.status?.failed ? j : undefined;
+    }, 240_000, 2000);
+    const log = kubectlOk(['logs', '-n', NS, 'job/check-now']);
+    expect(job.status.succeeded, log.slice(-3000)).toBe(1);
+    const verified = await eventually('ConnectivityVerified', () => getJson('mc', 'visio', '-n', NS).status?.conditions?.find((c: any) => c.type === 'ConnectivityVerified'), 60_000, 1000);
+    console.log(`ConnectivityVerified from the CronJob: ${JSON.stringify(verified)}`);
+    expect(verified).toMatchObject({ status: 'True', reason: 'ChecksPassed' });
+    // kubectl logs merges stderr (the SDK's warnings) in: the report is the pretty-printed object.
+    const report = JSON.parse(log.slice(log.indexOf('{\n  "clusters"'), log.lastIndexOf('}') + 1));
+    expect(report.clusters[0].checks.filter((c: Check) => c.status === 'fail')).toEqual([]);
+  }, 400_000);
 });

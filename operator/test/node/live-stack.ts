@@ -23,7 +23,7 @@ export class LiveStack {
   async start(): Promise<void> {
     await installOperator();
     ensureNamespace(this.ns);
-    await publicDns({ [this.m.spec.turn.domain]: realNode().ip });
+    await publicDns(Object.fromEntries([this.m.spec.turn.domain, ...this.extraHosts].map((h) => [h, realNode().ip])));
     this.turnCert = tlsSecret(this.ns, this.m.spec.turn.tlsSecretName, this.m.spec.turn.domain);
     applyObject(this.m);
     await waitStackReady(this.ns, 'visio');
