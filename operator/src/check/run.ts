@@ -9,6 +9,7 @@ import { apiKeyPair, joinToken, loadCluster } from './access.js';
 import type { KubeHttp } from '../kube/http.js';
 import { parseExposition } from '../scaling/exposition.js';
 import { LIVEKIT_METRICS } from '../scaling/metric-names.js';
+import { nodeIdOf, sfuMetricsPort } from '../scaling/reader.js';
 import { runCall } from './call.js';
 import { connectionHint, errorText, turnRefusalHint, validateHint } from './hints.js';
 import { clusterReport, type CheckResult, type CheckStatus, type ClusterReport } from './report.js';
@@ -45,9 +46,9 @@ async function sfuNodes(http: KubeHttp, mc: MeetingCluster): Promise<{ pod: stri
   const running = pods.filter((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp);
   return Promise.all(
     running.map(async (p) => {
-      const port = p.spec.containers.flatMap((c: any) => c.ports ?? []).find((x: any) => x.name === 'metrics')?.containerPort ?? mc.spec.sfu.metricsPort;
+      const port = sfuMetricsPort(p, mc.spec.sfu.metricsPort);
       const text: string = await http.request('GET', `/api/v1/namespaces/${ns}/pods/${p.metadata.name}:${port}/proxy/metrics`, { text: true });
-      const nodeId = parseExposition(text, [LIVEKIT_METRICS.participants])[0]?.labels.node_id;
+      const nodeId = nodeIdOf(parseExposition(text, [LIVEKIT_METRICS.participants]));
       if (!nodeId) throw new Error(`pod ${p.metadata.name}: no node_id in its metrics`);
       return { pod: p.metadata.name as string, nodeId };
     }),

@@ -101,20 +101,22 @@ export class Manager {
     this.caches = { clusters, children, pods };
     // One validation per spec change, for the autoscaler and the reconciler alike.
     const specs = new ValidatedSpecs();
+    // Reading an SFU pod's metrics and its Redis room placement are bounded alike.
+    const scrapeTimeoutMs = (o.scrapeTimeoutSeconds ?? 3) * 1000;
     this.autoscaler = new Autoscaler({
       specs,
       clusters,
       pods,
       deployments: children.get('Deployment')!,
       intervalMs: (o.scalingIntervalSeconds ?? 15) * 1000,
-      scrapeTimeoutMs: (o.scrapeTimeoutSeconds ?? 3) * 1000,
+      scrapeTimeoutMs,
       ...(o.maxTotalSfuNodes ? { maxTotalSfuNodes: o.maxTotalSfuNodes } : {}),
       log: o.log.child({ component: 'autoscaler' }),
       onChange: (key) => this.queue.add(key, PRIORITY_HIGH),
       onScrapeError: () => this.metrics.scrapeErrors.inc(),
       oldestMeeting: async (mc, podOfNode) => {
         const password = await readRedisPassword(this.http, { cached: (ns, n) => children.get('Secret')!.get(ns, n) }, mc);
-        return readOldestMeeting(redisEndpoint(mc), password, podOfNode, (o.scrapeTimeoutSeconds ?? 3) * 1000);
+        return readOldestMeeting(redisEndpoint(mc), password, podOfNode, scrapeTimeoutMs);
       },
     });
     this.events = new EventRecorder(this.http, o.log);

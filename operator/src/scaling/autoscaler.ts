@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { ANNOTATION_PAUSED, LABEL_COMPONENT, LABEL_INSTANCE } from '../api/names.js';
 import { servingSlot, slotDeploymentName } from '../render/sfu-slot.js';
 import { decide, type Decision, type PodLoad, type ScalingState } from './decide.js';
-import { mapLimited, scrapePod, type PodMetrics } from './reader.js';
+import { mapLimited, scrapePod, sfuMetricsPort, type PodMetrics } from './reader.js';
 import type { OldestMeeting } from './livekit-rooms.js';
 import { shareCapacity, type Claim } from './share.js';
 
@@ -167,9 +167,7 @@ export class Autoscaler {
 
   private async load(mc: MeetingCluster, pod: KubeObject, now: number): Promise<PodLoad> {
     const name = pod.metadata.name;
-    // Each slot has its own metrics port: the pod's port named "metrics" says which.
-    const port = pod.spec?.containers?.flatMap((c: any) => c.ports ?? []).find((p: any) => p.name === 'metrics')?.containerPort ?? mc.spec.sfu.metricsPort;
-    const url = metricsUrl(pod.status.podIP, port);
+    const url = metricsUrl(pod.status.podIP, sfuMetricsPort(pod, mc.spec.sfu.metricsPort));
     try {
       const m = await (this.o.scrape ?? scrapePod)(url, this.o.scrapeTimeoutMs);
       const prev = this.cpu.get(pod.metadata.uid!);

@@ -1,7 +1,8 @@
 // Scrapes one SFU pod's Prometheus endpoint. A pod that does not answer in time, answers with an
 // error, or lacks the series is unknown: the caller must not read that as "empty".
-import { parseExposition, sumOf } from './exposition.js';
+import { parseExposition, sumOf, type Sample } from './exposition.js';
 import { LIVEKIT_METRICS } from './metric-names.js';
+import type { KubeObject } from '../kube/object.js';
 
 export interface PodMetrics {
   participants: number;
@@ -11,6 +12,13 @@ export interface PodMetrics {
   /** LiveKit's id for this node (label node_id): how its rooms are named in LiveKit's Redis state. */
   nodeId?: string;
 }
+
+/** The port an SFU pod serves its metrics on: its port named "metrics" (each upgrade slot has its own), else the spec's. */
+export const sfuMetricsPort = (pod: KubeObject, specPort: number): number =>
+  pod.spec?.containers?.flatMap((c: any) => c.ports ?? []).find((p: any) => p.name === 'metrics')?.containerPort ?? specPort;
+
+/** LiveKit's id for the node that served these samples (label node_id of its participant gauge). */
+export const nodeIdOf = (samples: readonly Sample[]): string | undefined => samples.find((s) => s.name === LIVEKIT_METRICS.participants)?.labels.node_id;
 
 const WANTED = [LIVEKIT_METRICS.participants, LIVEKIT_METRICS.rooms, 'process_cpu_seconds_total'];
 
@@ -30,7 +38,7 @@ export async function scrapePod(url: string, timeoutMs: number): Promise<PodMetr
   // LiveKit registers both gauges at start-up; their absence means this is not a LiveKit node.
   if (participants === undefined || rooms === undefined) throw new Error(`${url}: no ${LIVEKIT_METRICS.participants}/${LIVEKIT_METRICS.rooms} series`);
   const cpuSeconds = sumOf(samples, 'process_cpu_seconds_total');
-  const nodeId = samples.find((s) => s.name === LIVEKIT_METRICS.participants)?.labels.node_id;
+  const nodeId = nodeIdOf(samples);
   return { participants, rooms, ...(cpuSeconds === undefined ? {} : { cpuSeconds }), ...(nodeId ? { nodeId } : {}) };
 }
 
