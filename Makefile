@@ -78,7 +78,7 @@ test-e2e: build media-binaries ## End-to-end: the operator scales SFU pods backe
 	npx vitest run --project e2e $(call REPORT,e2e)
 
 .PHONY: test-node
-test-node: build node-binaries images media-binaries helm-binary prometheus-binaries ## Real node: kubelet + containerd here, the operator from its image, stacks as real containers, a browser (root)
+test-node: build node-binaries images media-binaries helm-binary prometheus-binaries cert-manager-binaries ## Real node: kubelet + containerd here, the operator from its image, stacks as real containers, a browser (root)
 	npx vitest run --project node $(call REPORT,node)
 
 .PHONY: test

@@ -5,5 +5,7 @@
 elf_install /usr/bin/turnserver /usr/bin/turnutils_uclient /usr/bin/turnutils_peer
 # The pod's `sh -c '<start script>'`: /bin/sh -> dash, and wget, timeout, cat, sed, rm (busybox).
 start_script_tools
+# The tls-reloader sidecar (operator/src/render/turn.ts tlsReloadScript): a polling loop.
+busybox_applets sleep
 os_release
 nsswitch_conf

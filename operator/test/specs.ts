@@ -124,6 +124,18 @@ export const INVALID: InvalidCase[] = [
     apiserver: 'spec.sfu.resources.requests.cpu',
   },
   {
+    name: 'cert-manager issuer for an external TURN server',
+    mutate: (m) => (m.spec.turn = { mode: 'external', issuerRef: { name: 'ministry-ca' }, external: { host: 'turn.partner.example', secretRef: { name: 's', key: 'k' } } }),
+    errors: [{ path: 'spec.turn.issuerRef', message: 'issuerRef is only used when mode is coturn or embedded (the TURN server this operator runs terminates TLS)' }],
+    apiserver: 'issuerRef is only used when mode is coturn or embedded',
+  },
+  {
+    name: 'issuer kind that cert-manager does not have',
+    mutate: (m) => ((m.spec.turn.issuerRef = { name: 'ministry-ca', kind: 'CertificateAuthority' }), delete m.spec.turn.certificate),
+    errors: [{ path: 'spec.turn.issuerRef.kind', message: 'must be one of Issuer, ClusterIssuer (got "CertificateAuthority")' }],
+    apiserver: 'spec.turn.issuerRef.kind',
+  },
+  {
     name: 'misspelt field',
     mutate: (m) => (m.spec.sfu = { replics: 3 }),
     errors: [{ path: 'spec.sfu.replics', message: 'unknown field' }],
@@ -176,7 +188,12 @@ export const INVALID: InvalidCase[] = [
   {
     name: 'TURN/TLS with no certificate anywhere',
     mutate: (m) => delete m.spec.turn.certificate,
-    errors: [{ path: 'spec.turn.certificate', message: 'TURN/TLS on port 443 needs spec.turn.tlsSecretName (the TURN server terminates TLS) or spec.turn.certificate (the load balancer does)' }],
+    errors: [{ path: 'spec.turn.certificate', message: 'TURN/TLS on port 443 needs spec.turn.tlsSecretName (the TURN server terminates TLS), spec.turn.issuerRef (the same, with a certificate cert-manager keeps) or spec.turn.certificate (the load balancer does)' }],
+  },
+  {
+    name: 'a cert-manager issuer and a load balancer certificate for TURN/TLS',
+    mutate: (m) => (m.spec.turn.issuerRef = { name: 'ministry-ca' }),
+    errors: [{ path: 'spec.turn.certificate', message: 'must be empty when spec.turn.issuerRef is set: the TURN server terminates TLS with the issued certificate, so the load balancer must pass TCP through' }],
   },
   {
     name: 'TURN disabled on Outscale without STUN',

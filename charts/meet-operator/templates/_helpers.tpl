@@ -95,6 +95,11 @@ the code declares (operator/src/kube/resources.ts) and runs the operator under t
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]
   verbs: [list, watch, create, patch, delete]
+# Optional kind: watched when cert-manager's CRDs exist (spec.turn.issuerRef). The Secret cert-manager
+# writes is read with the secrets rule above (its certificate's digest and expiry).
+- apiGroups: [cert-manager.io]
+  resources: [certificates]
+  verbs: [list, watch, create, patch, delete]
 # Our pods: informer by label (list, watch), read for why a component is not ready; before a
 # scale-down the autoscaler sets controller.kubernetes.io/pod-deletion-cost on each SFU pod (patch)
 # so the emptiest pods go first; an upgrade past spec.sfu.upgrade.deadlineSeconds deletes the old

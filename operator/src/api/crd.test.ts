@@ -55,6 +55,20 @@ describe('CRD', () => {
     expect(crd.spec.scope).toBe('Namespaced');
   });
 
+  it('names only fields of its own object in each CEL rule (the API server refuses the CRD otherwise)', () => {
+    const strays: string[] = [];
+    const walk = (s: JSONSchema, path: string) => {
+      for (const v of s['x-kubernetes-validations'] ?? []) {
+        const named = [...v.rule.matchAll(/self\.(\w+)(?!\w|\s*\()/g), ...(v.fieldPath ? [...v.fieldPath.matchAll(/^\.(\w+)/g)] : [])].map((m) => m[1]!);
+        for (const f of named) if (!s.properties?.[f]) strays.push(`${path}: ${f} in ${JSON.stringify(v.rule)}`);
+      }
+      for (const [k, v] of Object.entries(s.properties ?? {})) walk(v, `${path}.${k}`);
+      if (s.items) walk(s.items, `${path}[]`);
+    };
+    walk(meetingClusterSchema.properties!.spec!, 'spec');
+    expect(strays).toEqual([]);
+  });
+
   it('bounds every string and list that a CEL rule may read (cost estimation)', () => {
     const unbounded: string[] = [];
     const walk = (s: JSONSchema, path: string) => {

@@ -34,6 +34,17 @@ export const MAX_CLUSTER_NAME = MAX_SERVICE_NAME - LONGEST_SERVICE_SUFFIX.length
 
 export const objectName = (mc: MeetingCluster, suffix: keyof typeof SUFFIX): string => `${mc.metadata.name}${SUFFIX[suffix]}`;
 
+/**
+ * The kubernetes.io/tls Secret the TURN server terminates TLS with: the user's, or where the
+ * Certificate kept for spec.turn.issuerRef writes (named like that Certificate). None: no TLS in
+ * the TURN server (the load balancer terminates it, or modes external/disabled).
+ */
+export function turnTlsSecretName(mc: MeetingCluster): string | undefined {
+  const { turn } = mc.spec;
+  if (turn.mode !== 'coturn' && turn.mode !== 'embedded') return undefined;
+  return turn.tlsSecretName ?? (turn.issuerRef ? objectName(mc, 'turnTls') : undefined);
+}
+
 export const MANAGED_BY = 'meet-operator';
 export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';
@@ -46,6 +57,8 @@ export const ANNOTATION_CONFIG_HASH = 'meet.sovereign.io/config-hash';
 /** Which SFU slot (a: primary ports, b: alternate ports) a pod belongs to. */
 export const LABEL_SFU_SLOT = 'meet.sovereign.io/sfu-slot';
 /** On an SFU Deployment: the revision (digest of the slot-independent pod template) its pods run. */
+/** On embedded TURN's SFU pods: the TURN certificate they loaded (RenderOptions.turnTlsRevision). */
+export const ANNOTATION_TURN_TLS_REVISION = 'meet.sovereign.io/turn-tls-revision';
 export const ANNOTATION_SFU_REVISION = 'meet.sovereign.io/sfu-revision';
 /** On a MeetingCluster, "true" starts a waiting SFU upgrade outside the maintenance window. */
 export const ANNOTATION_UPGRADE_NOW = 'meet.sovereign.io/upgrade-now';

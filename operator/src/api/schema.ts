@@ -262,6 +262,15 @@ const turn = obj(
     tlsSecretName: secretName(
       'kubernetes.io/tls Secret for TURN/TLS served by coturn itself. Empty: TLS terminates at the cloud load balancer (spec.turn.certificate).',
     ),
+    issuerRef: obj(
+      'cert-manager issuer of the TURN/TLS certificate (modes coturn and embedded): the operator keeps a cert-manager Certificate for turn.domain, writing into tlsSecretName (default <name>-turn-tls). Renewals reach coturn without a restart (SIGUSR2) and LiveKit\'s embedded TURN through a side-by-side SFU upgrade.',
+      {
+        name: str('Name of the Issuer (in the MeetingCluster namespace) or ClusterIssuer.', { minLength: 1 }),
+        kind: str('Issuer or ClusterIssuer.', { enum: ['Issuer', 'ClusterIssuer'], default: 'Issuer' }),
+        group: str('API group of the issuer (external issuers have their own).', { default: 'cert-manager.io', pattern: DNS_NAME }),
+      },
+      { required: ['name'] },
+    ),
     certificate: line('Certificate the TURN/TLS load balancer terminates with (Outscale: certificate ORN).', { maxLength: 1024 }),
     relayPortRange: portRange('UDP relay port range on the node (coturn min-port/max-port, livekit turn.relay_range_*).', 30000, 40000),
     sharedSecretName: secretName(
@@ -284,6 +293,7 @@ const turn = obj(
       { rule: "!has(self.mode) || !(self.mode in ['coturn', 'embedded']) || has(self.domain)", message: 'domain is required when mode is coturn or embedded', fieldPath: '.domain', reason: 'FieldValueRequired' },
       { rule: "!has(self.mode) || self.mode != 'external' || has(self.external)", message: 'external (host, port, protocol, secretRef) is required when mode is external', fieldPath: '.external', reason: 'FieldValueRequired' },
       { rule: "self.mode == 'external' || !has(self.external)", message: 'external may only be set when mode is external', fieldPath: '.external', reason: 'FieldValueForbidden' },
+      { rule: "!has(self.issuerRef) || !has(self.mode) || self.mode in ['coturn', 'embedded']", message: 'issuerRef is only used when mode is coturn or embedded (the TURN server this operator runs terminates TLS)', fieldPath: '.issuerRef', reason: 'FieldValueForbidden' },
     ],
   },
 );
@@ -480,6 +490,11 @@ export const statusSchema: JSONSchema = obj('Observed state, written by the oper
   endpoints: obj('Where clients connect.', {
     signalling: str('Signalling URL (wss://...).', { maxLength: 512 }),
     turn: list('TURN URIs handed to clients.', str('A TURN URI.', { maxLength: 512 }), { maxItems: 8 }),
+  }),
+  turnCertificate: obj('The certificate the TURN server terminates TLS with (tlsSecretName or issuerRef), as last read from its Secret.', {
+    secretName: str('The kubernetes.io/tls Secret.'),
+    notAfter: str('End of validity.', { format: 'date-time' }),
+    serialNumber: str('Serial number (hexadecimal).', { maxLength: 128 }),
   }),
 });
 

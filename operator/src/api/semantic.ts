@@ -1,7 +1,7 @@
 // Rules no schema can express. Each returns errors naming the field and what is expected.
 import { isRecognisablyNonEU } from '../cloud/profile.js';
 import { profileFor } from '../cloud/profiles.js';
-import { LONGEST_SERVICE_SUFFIX, MAX_CLUSTER_NAME } from './names.js';
+import { LONGEST_SERVICE_SUFFIX, MAX_CLUSTER_NAME, turnTlsSecretName } from './names.js';
 import type { FieldError } from './errors.js';
 import { DNS_LABEL, cidrError, labelValueError, qualifiedNameError, short } from './k8s-syntax.js';
 import { parseQuantity } from './quantity.js';
@@ -107,8 +107,11 @@ function tlsErrors(mc: MeetingCluster): FieldError[] {
   if (turn.mode === 'embedded' && turn.tlsPort !== 443) {
     errs.push({ path: 'spec.turn.tlsPort', message: `must be 443 with embedded TURN (got ${turn.tlsPort}): LiveKit always tells clients turns:<domain>:443` });
   }
-  if (turn.tlsSecretName || turn.certificate) return errs;
-  errs.push({ path: 'spec.turn.certificate', message: `TURN/TLS on port ${turn.tlsPort} needs spec.turn.tlsSecretName (the TURN server terminates TLS) or spec.turn.certificate (the load balancer does)` });
+  if (turn.issuerRef && turn.certificate) {
+    errs.push({ path: 'spec.turn.certificate', message: 'must be empty when spec.turn.issuerRef is set: the TURN server terminates TLS with the issued certificate, so the load balancer must pass TCP through' });
+  }
+  if (turnTlsSecretName(mc) || turn.certificate) return errs;
+  errs.push({ path: 'spec.turn.certificate', message: `TURN/TLS on port ${turn.tlsPort} needs spec.turn.tlsSecretName (the TURN server terminates TLS), spec.turn.issuerRef (the same, with a certificate cert-manager keeps) or spec.turn.certificate (the load balancer does)` });
   return errs;
 }
 
@@ -176,7 +179,7 @@ const RULES: Rule[] = [
   { reads: ['spec.cloud.profile', 'spec.cloud.region', 'spec.cloud.zones'], check: regionErrors },
   { reads: ['spec.sovereignty.allowedRegistries', 'spec.sfu.image', 'spec.turn.mode', 'spec.turn.image', 'spec.redis.mode', 'spec.redis.image'], check: registryErrors },
   { reads: ['spec.sovereignty.stunServers', 'spec.turn.mode', 'spec.turn.external', 'spec.cloud.profile', 'spec.cloud.loadBalancer.internal'], check: stunErrors },
-  { reads: ['spec.turn.udpDomain', 'spec.turn.mode', 'spec.turn.tlsPort', 'spec.turn.tlsSecretName', 'spec.turn.certificate'], check: tlsErrors },
+  { reads: ['spec.turn.udpDomain', 'spec.turn.mode', 'spec.turn.tlsPort', 'spec.turn.tlsSecretName', 'spec.turn.issuerRef', 'spec.turn.certificate'], check: tlsErrors },
   { reads: ['spec.sfu.resources'], check: (mc) => resourceErrors('spec.sfu.resources', mc.spec.sfu.resources) },
   { reads: ['spec.turn.mode', 'spec.turn.resources'], check: (mc) => (mc.spec.turn.mode === 'coturn' ? resourceErrors('spec.turn.resources', mc.spec.turn.resources) : []) },
   { reads: ['spec.redis.mode', 'spec.redis.resources'], check: (mc) => (mc.spec.redis.mode === 'managed' ? resourceErrors('spec.redis.resources', mc.spec.redis.resources) : []) },

@@ -106,6 +106,13 @@ export interface ExternalTurnSpec {
   secretRef: SecretKeyRef;
 }
 
+/** A cert-manager Issuer or ClusterIssuer (cert-manager's own issuerRef shape). */
+export interface IssuerRef {
+  name: string;
+  kind: 'Issuer' | 'ClusterIssuer';
+  group: string;
+}
+
 export interface TurnSpec {
   mode: TurnMode;
   domain?: string;
@@ -116,6 +123,7 @@ export interface TurnSpec {
   udpPort: number;
   tlsPort: number;
   tlsSecretName?: string;
+  issuerRef?: IssuerRef;
   certificate?: string;
   relayPortRange: PortRange;
   sharedSecretName?: string;
@@ -194,6 +202,14 @@ export interface MeetingClusterStatus {
   participants?: number;
   rooms?: number;
   endpoints?: { signalling?: string; turn?: string[] };
+  turnCertificate?: TurnCertificateStatus;
+}
+
+/** The certificate the TURN server terminates TLS with, as last read from its Secret. */
+export interface TurnCertificateStatus {
+  secretName: string;
+  notAfter: string;
+  serialNumber: string;
 }
 
 export interface ObjectMeta {

@@ -13,7 +13,8 @@ import { connect as tlsConnect, rootCertificates, type TLSSocket } from 'node:tl
 const MAGIC = 0x2112a442;
 const BINDING = 0x0001;
 const ALLOCATE = 0x0003;
-const ATTR = { username: 0x0006, integrity: 0x0008, errorCode: 0x0009, realm: 0x0014, nonce: 0x0015, relayed: 0x0016, transport: 0x0019, mapped: 0x0020 };
+const REFRESH = 0x0004;
+const ATTR = { lifetime: 0x000d, username: 0x0006, integrity: 0x0008, errorCode: 0x0009, realm: 0x0014, nonce: 0x0015, relayed: 0x0016, transport: 0x0019, mapped: 0x0020 };
 /** REQUESTED-TRANSPORT: UDP (the relay a browser asks for, whatever carries the control connection). */
 const UDP_RELAY = Buffer.from([17, 0, 0, 0]);
 
@@ -65,7 +66,7 @@ const errorOf = (attrs: Map<number, Buffer>): { errorCode?: number; reason?: str
 /** Sends requests over one transport and hands back each response (matched in order: one at a time). */
 interface Channel {
   request(m: Buffer): Promise<Buffer>;
-  tls?: { protocol: string | null; cipher: string; subject?: string };
+  tls?: { protocol: string | null; cipher: string; subject?: string; serialNumber?: string };
   close(): void;
 }
 
@@ -120,7 +121,8 @@ async function streamChannel(host: string, port: number, tls: { servername: stri
     }
   });
   const t = tls ? (sock as TLSSocket) : undefined;
-  const subject = t?.getPeerCertificate()?.subject?.CN;
+  const peer = t?.getPeerCertificate();
+  const subject = peer?.subject?.CN;
   return {
     request: (m) =>
       new Promise<Buffer>((resolve, reject) => {
@@ -129,7 +131,7 @@ async function streamChannel(host: string, port: number, tls: { servername: stri
         sock.once('error', (e) => (clearTimeout(timer), reject(e)));
         sock.write(m);
       }),
-    ...(t ? { tls: { protocol: t.getProtocol(), cipher: t.getCipher().name, ...(typeof subject === 'string' ? { subject } : {}) } } : {}),
+    ...(t ? { tls: { protocol: t.getProtocol(), cipher: t.getCipher().name, ...(typeof subject === 'string' ? { subject } : {}), ...(peer?.serialNumber ? { serialNumber: peer.serialNumber } : {}) } } : {}),
     close: () => sock.destroy(),
   };
 }
@@ -184,21 +186,59 @@ export type AllocateResult =
   | { ok: true; relayed: string; mapped: string; realm: string; tls?: Channel['tls'] }
   | { ok: false; errorCode?: number; reason?: string; realm?: string };
 
-/** TURN Allocate of a UDP relay with long-term credentials (the 401 challenge, then the signed request). */
-export async function turnAllocate(t: StunTarget & { username: string; password: string }): Promise<AllocateResult> {
+/** An allocation kept open on its control connection: refreshed (or released) on that connection. */
+export interface HeldAllocation {
+  result: AllocateResult;
+  /** A Refresh request (RFC 8656 section 7): answered with success while the server keeps the allocation. */
+  refresh(lifetimeSeconds?: number): Promise<{ ok: boolean; errorCode?: number; reason?: string }>;
+  close(): void;
+}
+
+/**
+ * TURN Allocate of a UDP relay with long-term credentials (the 401 challenge, then the signed
+ * request), the connection left open: a test holds an allocation across a certificate renewal.
+ */
+export async function holdAllocation(t: StunTarget & { username: string; password: string }): Promise<HeldAllocation> {
   const ch = await open(t);
   try {
     const first = await ch.request(stunMessage(ALLOCATE, randomBytes(12), [[ATTR.transport, UDP_RELAY]]));
     const challenge = stunAttrs(first);
     const realm = challenge.get(ATTR.realm);
     const nonce = challenge.get(ATTR.nonce);
-    if (!realm || !nonce) return { ok: false, ...errorOf(challenge) };
+    if (!realm || !nonce) return closed(ch, { ok: false, ...errorOf(challenge) });
     const key = createHash('md5').update(`${t.username}:${realm.toString()}:${t.password}`).digest();
-    const res = await ch.request(stunMessage(ALLOCATE, randomBytes(12), [[ATTR.transport, UDP_RELAY], [ATTR.username, Buffer.from(t.username)], [ATTR.realm, realm], [ATTR.nonce, nonce]], key));
+    const signed = (type: number, attrs: [number, Buffer][]) => stunMessage(type, randomBytes(12), [...attrs, [ATTR.username, Buffer.from(t.username)], [ATTR.realm, realm], [ATTR.nonce, nonce]], key);
+    const res = await ch.request(signed(ALLOCATE, [[ATTR.transport, UDP_RELAY]]));
     const attrs = stunAttrs(res);
-    if (res.readUInt16BE(0) !== 0x0103) return { ok: false, realm: realm.toString(), ...errorOf(attrs) };
-    return { ok: true, relayed: xorAddress(attrs.get(ATTR.relayed)!), mapped: xorAddress(attrs.get(ATTR.mapped)!), realm: realm.toString(), ...(ch.tls ? { tls: ch.tls } : {}) };
-  } finally {
+    if (res.readUInt16BE(0) !== 0x0103) return closed(ch, { ok: false, realm: realm.toString(), ...errorOf(attrs) });
+    const result: AllocateResult = { ok: true, relayed: xorAddress(attrs.get(ATTR.relayed)!), mapped: xorAddress(attrs.get(ATTR.mapped)!), realm: realm.toString(), ...(ch.tls ? { tls: ch.tls } : {}) };
+    const lifetime = (s: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(s);
+      return b;
+    };
+    return {
+      result,
+      refresh: async (seconds = 600) => {
+        const r = await ch.request(signed(REFRESH, [[ATTR.lifetime, lifetime(seconds)]]));
+        return r.readUInt16BE(0) === 0x0104 ? { ok: true } : { ok: false, ...errorOf(stunAttrs(r)) };
+      },
+      close: () => ch.close(),
+    };
+  } catch (e) {
     ch.close();
+    throw e;
   }
+}
+
+function closed(ch: Channel, result: AllocateResult): HeldAllocation {
+  ch.close();
+  return { result, refresh: () => Promise.resolve({ ok: false, reason: 'no allocation' }), close: () => {} };
+}
+
+/** TURN Allocate of a UDP relay with long-term credentials, released at once (what a check asks). */
+export async function turnAllocate(t: StunTarget & { username: string; password: string }): Promise<AllocateResult> {
+  const held = await holdAllocation(t);
+  held.close();
+  return held.result;
 }

@@ -5,7 +5,7 @@ import type { MeetingClusterStatus } from '../api/types.js';
 import { ApiError, isConflict, isNotFound, type Requester } from '../kube/http.js';
 import type { Informer } from '../kube/informer.js';
 import type { KubeObject, RenderedObject } from '../kube/object.js';
-import { MEETING_CLUSTER, POD, resourcePath, typeOf } from '../kube/resources.js';
+import { MEETING_CLUSTER, POD, missingKindMessage, resourcePath, typeOf } from '../kube/resources.js';
 import type { Logger } from '../log.js';
 import { applyReason } from './diff.js';
 import { sameStatus } from './status.js';
@@ -101,10 +101,9 @@ export class ClusterWrites {
           // The server, not this object, is the problem (down, throttling): stop here and let the
           // queue's per-key backoff retry the whole cluster, instead of trying every child in turn.
           if (isServerSideFailure(e)) throw e;
-          failed[i] = isNotFound(e) && obj.kind === 'ServiceMonitor'
-            // The kind itself is missing (404 on an apply): say which spec field asked for it.
-            ? `spec.monitoring.serviceMonitor: ServiceMonitor (monitoring.coreos.com/v1) is not installed in this cluster; install the Prometheus Operator CRDs or set it to false`
-            : `${childId(obj)}: ${(e as Error).message}`;
+          // An optional kind itself missing (404 on an apply): say which spec field asked for it.
+          const missing = isNotFound(e) ? missingKindMessage(typeOf(obj.kind)) : undefined;
+          failed[i] = missing ?? `${childId(obj)}: ${(e as Error).message}`;
         }
       }];
     });

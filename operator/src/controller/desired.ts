@@ -5,8 +5,7 @@ import type { MeetingCluster } from '../api/types.js';
 import { auditRendered, sovereigntyVerdict } from '../audit/audit.js';
 import type { GeneratedSecrets } from '../credentials/generate.js';
 import type { RenderedObject } from '../kube/object.js';
-import type { OperatorPeer } from '../render/context.js';
-import { renderCluster } from '../render/index.js';
+import { renderCluster, type RenderOptions } from '../render/index.js';
 import { slotDeploymentName, type SfuSlot } from '../render/sfu-slot.js';
 import { digest, prepareChild, type OwnerReference } from './diff.js';
 
@@ -22,9 +21,11 @@ export const sfuRevisionOf = (cluster: MeetingCluster, slotA: RenderedObject[]):
   digest((slotA.find((o) => o.kind === 'Deployment' && o.metadata.name === slotDeploymentName(cluster, 'a'))?.spec as { template?: unknown })?.template ?? null);
 
 /** The same inputs give the same objects (the caller keeps the credentials stable). */
-export function desiredState(cluster: MeetingCluster, values: GeneratedSecrets, autoscaledReplicas: number | undefined, owner: OwnerReference, sfuSlot: SfuSlot = 'a', operatorPeer?: OperatorPeer): DesiredState {
-  const rendered = renderCluster(cluster, values, { ...(autoscaledReplicas === undefined ? {} : { autoscaledReplicas }), sfuSlot, ...(operatorPeer ? { operatorPeer } : {}) });
-  const sfuRevision = sfuRevisionOf(cluster, sfuSlot === 'a' ? rendered : renderCluster(cluster, values, { sfuSlot: 'a' }));
+export function desiredState(cluster: MeetingCluster, values: GeneratedSecrets, owner: OwnerReference, options: RenderOptions = {}): DesiredState {
+  const sfuSlot: SfuSlot = options.sfuSlot ?? 'a';
+  const rendered = renderCluster(cluster, values, { ...options, sfuSlot });
+  // Slot a with the same inputs: what the pods would run (the TURN certificate they loaded included).
+  const sfuRevision = sfuRevisionOf(cluster, sfuSlot === 'a' ? rendered : renderCluster(cluster, values, { ...options, sfuSlot: 'a' }));
   const sfuName = slotDeploymentName(cluster, sfuSlot);
   const stamped = rendered.map((o) => (o.kind === 'Deployment' && o.metadata.name === sfuName ? { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [ANNOTATION_SFU_REVISION]: sfuRevision } } } : o));
   const children = stamped.map((o) => prepareChild(o, owner));

@@ -16,7 +16,7 @@ function children(cpu: { redis?: string; turn?: string } = {}): KubeObject[] {
   if (cpu.turn) m.spec.turn = { ...m.spec.turn, resources: { requests: { cpu: cpu.turn } } };
   const { cluster, errors } = validateMeetingCluster(m);
   if (!cluster) throw new Error(JSON.stringify(errors));
-  return desiredState(cluster, TEST_SECRETS, undefined, owner).children;
+  return desiredState(cluster, TEST_SECRETS, owner).children;
 }
 
 /** What runs: the children applied, their workloads rolled out (or still rolling). */

@@ -9,7 +9,7 @@ import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
 import type { EventType } from '../kube/reflector.js';
 import type { KubeObject } from '../kube/object.js';
-import { CHILD_TYPES, MEETING_CLUSTER, POD, objectKey } from '../kube/resources.js';
+import { CHILD_TYPES, MEETING_CLUSTER, OPTIONAL_KIND_FIELDS, POD, objectKey } from '../kube/resources.js';
 import type { Logger } from '../log.js';
 import { LABEL_CLUSTER, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY } from '../api/names.js';
 import { ValidatedSpecs } from '../api/validated.js';
@@ -56,7 +56,8 @@ export interface ManagerOptions {
   cacheSyncTimeoutSeconds?: number;
 }
 
-const OPTIONAL_KINDS = new Set(['ServiceMonitor']);
+/** Kinds from other projects' CRDs, only needed when a spec field asks for them. */
+const OPTIONAL_KINDS = new Set(Object.keys(OPTIONAL_KIND_FIELDS));
 
 export class Manager {
   readonly metrics = new OperatorMetrics();

@@ -19,6 +19,7 @@ const CLUSTER_GAUGES = {
   targetParticipants: { name: 'meet_meetingcluster_target_participants_per_pod', help: 'Participants the autoscaler plans per SFU pod (spec.autoscaling.targetParticipantsPerNode)', labels: [] },
   participants: { name: 'meet_meetingcluster_participants', help: 'Participants on a MeetingCluster\'s SFU pods, as the autoscaler last read them', labels: [] },
   rooms: { name: 'meet_meetingcluster_rooms', help: 'Rooms on a MeetingCluster\'s SFU pods, as the autoscaler last read them', labels: [] },
+  turnCertificateExpiry: { name: 'meet_meetingcluster_turn_certificate_expiry_timestamp_seconds', help: 'When the certificate the TURN server terminates TLS with expires (Unix time)', labels: ['secret'] },
 } as const;
 
 /** The participants autoscaler's bounds, when it runs (the rules compare the load with them). */
@@ -35,6 +36,8 @@ export function clusterSeries(status: MeetingClusterStatus, bounds?: AutoscalerB
   if (bounds) series.push({ metric: 'sfuMaxPods', labels: {}, value: bounds.maxSfuPods }, { metric: 'targetParticipants', labels: {}, value: bounds.targetParticipantsPerPod });
   if (status.participants !== undefined) series.push({ metric: 'participants', labels: {}, value: status.participants });
   if (status.rooms !== undefined) series.push({ metric: 'rooms', labels: {}, value: status.rooms });
+  const cert = status.turnCertificate;
+  if (cert) series.push({ metric: 'turnCertificateExpiry', labels: { secret: cert.secretName }, value: Date.parse(cert.notAfter) / 1000 });
   return series;
 }
 

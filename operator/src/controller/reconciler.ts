@@ -8,13 +8,13 @@ import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ANNOTATION_CONNECTIVITY, ANNOTATION_PAUSED, ANNOTATION_SFU_REVISION, ANNOTATION_UPGRADE_NOW, LABEL_CLUSTER, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../api/names.js';
 import { formatFieldError, type FieldError } from '../api/errors.js';
-import type { MeetingCluster, MeetingClusterStatus } from '../api/types.js';
+import type { MeetingCluster, MeetingClusterStatus, TurnCertificateStatus } from '../api/types.js';
 import { ValidatedSpecs } from '../api/validated.js';
 import type { Requester } from '../kube/http.js';
 import type { KubeObject } from '../kube/object.js';
 import type { Logger } from '../log.js';
 import type { ScalingOutcome } from '../scaling/autoscaler.js';
-import type { GeneratedSecrets, OperatorPeer } from '../render/context.js';
+import type { GeneratedSecrets, OperatorPeer, RenderOptions } from '../render/context.js';
 import { otherSlot, servingSlot, SFU_SLOTS, slotDeploymentName, slotObjectIds, slotOfPod, type SfuSlot } from '../render/sfu-slot.js';
 import { scalingReport } from './scaling-status.js';
 import { childId, ClusterWrites, PartialApplyError, type ApplyOutcome, type Caches, type Change } from './cluster-writes.js';
@@ -28,7 +28,8 @@ import { readGeneratedSecrets } from './secrets.js';
 import { deletionCostsBeforeScaleDown, handedOverReplicas, scaleAnnouncement, type ScalingSource } from './sfu-handoff.js';
 import { computeStatus, newCauses, type Causes } from './status.js';
 import { planSfuUpgrade, UPGRADE_CONDITION, type SlotView, type UpgradeStep } from './sfu-upgrade.js';
-import { WriteBudget } from './writes.js';
+import { CertificateError, readTurnCertificate, type TurnCertificate } from './turn-certificate.js';
+import { isServerSideFailure, WriteBudget } from './writes.js';
 import { parseConnectivity } from '../api/connectivity.js';
 import type { OperatorMetrics } from './metrics.js';
 
@@ -88,6 +89,8 @@ interface Plan extends DesiredState {
   sfuName: string | undefined;
   /** Deployments and ConfigMaps of the slots kept as they run: not applied, not pruned. */
   keptIds: string[];
+  /** The TURN server's TLS certificate, when it terminates TLS and its Secret exists. */
+  turnCertificate?: TurnCertificateStatus;
   /** Deletion costs still to set before the SFU count may go down. */
   deletionCosts: { name: string; patch: object }[];
   /** Leave the SFU Deployment's count as it is this time: its pods' costs are not in place yet. */
@@ -126,7 +129,7 @@ export class Reconciler {
     }
     const { errors, cluster } = this.specs.of(live);
     if (!cluster) return this.reportInvalid(live, errors, log);
-    const plan = await this.plan(key, live, cluster);
+    const plan = await this.plan(key, live, cluster, log);
     const written = await this.converge(live, plan, log);
     await this.report(live, plan, written, log);
     if (written.errors.length) throw new Error(`apply failed: ${written.errors.join('; ')}`);
@@ -135,7 +138,7 @@ export class Reconciler {
   }
 
   /** What this reconcile will write: the credentials, the SFU count handed over, the children and their audit. */
-  private async plan(key: string, live: KubeObject, cluster: MeetingCluster): Promise<Plan> {
+  private async plan(key: string, live: KubeObject, cluster: MeetingCluster, log: Logger): Promise<Plan> {
     let credentials: Awaited<ReturnType<typeof readGeneratedSecrets>>;
     try {
       credentials = await readGeneratedSecrets(this.d.http, { cached: (ns, n) => this.writes.cacheOf('Secret').get(ns, n) }, cluster, this.writes.conflictedSecrets);
@@ -147,7 +150,8 @@ export class Reconciler {
     const slots = this.slotsOf(cluster);
     const runningSfu = slots[servingSlot({ a: slots.a.deployment, b: slots.b.deployment })].deployment?.spec?.replicas as number | undefined;
     const handedOver = handedOverReplicas(cluster, runningSfu, outcome);
-    const render = (slot: SfuSlot) => this.desired(key, cluster, credentials.values, credentials.used, handedOver, ownerReferenceTo(live), slot);
+    const turnCertificate = await this.turnCertificateOf(cluster, log);
+    const render = (slot: SfuSlot) => this.desired(key, cluster, credentials.values, credentials.used, handedOver, turnCertificate?.digest, ownerReferenceTo(live), slot);
     const base = render('a');
     const replicasIn = (d: DesiredState, slot: SfuSlot) => d.children.find((o) => o.kind === 'Deployment' && o.metadata.name === slotDeploymentName(cluster, slot))?.spec?.replicas as number | undefined;
     const upgrade = planSfuUpgrade({
@@ -183,6 +187,7 @@ export class Reconciler {
       holdSfu: deletionCosts.length > 0,
       upgrade,
       sfuName,
+      ...(turnCertificate ? { turnCertificate: turnCertificate.status } : {}),
       keptIds: upgrade.keep.flatMap((k) => slotObjectIds(cluster, k.slot)),
       held: paceHelpers(children, (o) => this.writes.cacheOf(o.kind!).get(cluster.metadata.namespace, o.metadata.name)),
     };
@@ -248,6 +253,7 @@ export class Reconciler {
       applyErrors: written.errors,
       scaling: scalingReport(cluster, outcome, this.d.scaling?.maxTotalSfuNodes, live.status),
       ...connectivityOf(live),
+      ...(plan.turnCertificate ? { turnCertificate: plan.turnCertificate } : {}),
       sovereignty: plan.sovereignty,
       // New pods that do not start (a bad image, say) hold the upgrade, not the SFU: say why there.
       upgrade: plan.upgrade.condition.reason === 'StartingNewPods' && causes.sfu ? { ...plan.upgrade.condition, message: `${plan.upgrade.condition.message}: ${causes.sfu.message}` } : plan.upgrade.condition,
@@ -290,6 +296,20 @@ export class Reconciler {
     const a = cluster?.spec.autoscaling;
     const bounds = a?.enabled && a.metric === 'participants' ? { maxSfuPods: a.maxReplicas, targetParticipantsPerPod: a.targetParticipantsPerNode } : undefined;
     this.d.metrics?.observeCluster(live.metadata.namespace!, live.metadata.name, status, bounds);
+  }
+
+  /**
+   * The TURN certificate, read on every reconcile (a renewal is noticed within --resync-seconds).
+   * One that cannot be read is logged and left out: the pods that mount it say the rest.
+   */
+  private async turnCertificateOf(cluster: MeetingCluster, log: Logger): Promise<TurnCertificate | undefined> {
+    try {
+      return await readTurnCertificate(this.d.http, cluster);
+    } catch (e) {
+      if (isServerSideFailure(e) && !(e instanceof CertificateError)) throw e;
+      log.warn('cannot read the TURN certificate', { error: e instanceof Error ? e.message : String(e) });
+      return undefined;
+    }
   }
 
   /** Why each component's pods are not ready (diagnosis.ts); a claim's Events are read only while a pod waits for it. */
@@ -361,13 +381,19 @@ export class Reconciler {
   }
 
   /** The children as applied (rendered, owned, stamped with their digest) and the audit of exactly those. */
-  private desired(key: string, cluster: MeetingCluster, values: GeneratedSecrets, used: (keyof GeneratedSecrets)[], autoscaledReplicas: number | undefined, owner: OwnerReference, slot: SfuSlot): Rendered {
+  private desired(key: string, cluster: MeetingCluster, values: GeneratedSecrets, used: (keyof GeneratedSecrets)[], autoscaledReplicas: number | undefined, turnTlsRevision: string | undefined, owner: OwnerReference, slot: SfuSlot): Rendered {
     // Only the credentials in use: the others are fresh random placeholders on every call.
-    const inputs = digest({ credentials: used.map((k) => values[k]), autoscaledReplicas: autoscaledReplicas ?? null });
+    const inputs = digest({ credentials: used.map((k) => values[k]), autoscaledReplicas: autoscaledReplicas ?? null, turnTlsRevision: turnTlsRevision ?? null });
     // One entry per slot: an upgrade renders both on every reconcile until it ends.
     const hit = this.rendered.get(`${key}#${slot}`);
     if (hit?.cluster === cluster && hit.inputs === inputs) return hit;
-    const entry = { cluster, inputs, ...desiredState(cluster, values, autoscaledReplicas, owner, slot, this.d.operatorPeer) };
+    const options: RenderOptions = {
+      sfuSlot: slot,
+      ...(autoscaledReplicas === undefined ? {} : { autoscaledReplicas }),
+      ...(this.d.operatorPeer ? { operatorPeer: this.d.operatorPeer } : {}),
+      ...(turnTlsRevision ? { turnTlsRevision } : {}),
+    };
+    const entry = { cluster, inputs, ...desiredState(cluster, values, owner, options) };
     this.rendered.set(`${key}#${slot}`, entry);
     return entry;
   }

@@ -1,7 +1,7 @@
 // status of a MeetingCluster, computed (purely) from what the children report. Conditions follow
 // metav1.Condition: a condition's lastTransitionTime only moves when its status changes.
 import { formatFieldError, type FieldError } from '../api/errors.js';
-import type { Condition, MeetingCluster, MeetingClusterStatus } from '../api/types.js';
+import type { Condition, MeetingCluster, MeetingClusterStatus, TurnCertificateStatus } from '../api/types.js';
 import type { KubeObject } from '../kube/object.js';
 import { endpointsOf } from '../render/endpoints.js';
 import { selectorLabels, selectorString } from '../api/names.js';
@@ -39,6 +39,8 @@ export interface StatusInput {
   scaling?: ScalingReport;
   /** The last `meet-operator check --report` result (its annotation). */
   connectivity?: ConnectivitySummary;
+  /** The TURN server's TLS certificate, when it terminates TLS and its Secret exists. */
+  turnCertificate?: TurnCertificateStatus;
   now: string;
 }
 
@@ -194,6 +196,7 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
     ...(i.scaling?.participants === undefined ? {} : { participants: i.scaling.participants }),
     ...(i.scaling?.rooms === undefined ? {} : { rooms: i.scaling.rooms }),
     endpoints,
+    ...(i.turnCertificate ? { turnCertificate: i.turnCertificate } : {}),
   };
 }
 

@@ -41,7 +41,7 @@ export function warmUp(): { children: number; ms: number } {
   const t0 = performance.now();
   const { cluster, errors } = validateMeetingCluster(WARM_UP_CLUSTER);
   if (!cluster) throw new Error(`the built-in warm-up cluster is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
-  const { children, sovereignty } = desiredState(cluster, generateSecrets(), undefined, ownerReferenceTo(WARM_UP_CLUSTER));
+  const { children, sovereignty } = desiredState(cluster, generateSecrets(), ownerReferenceTo(WARM_UP_CLUSTER));
   // The comparison of a child with its live self (the no-op path every resync takes).
   for (const child of children) applyReason(child, child);
   computeStatus({ generation: 1, cluster, applyErrors: [], sovereignty, now: new Date(0).toISOString() });

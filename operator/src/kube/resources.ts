@@ -27,7 +27,23 @@ export const CHILD_TYPES: readonly ResourceType[] = [
   T('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'),
   T('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies'),
   T('monitoring.coreos.com/v1', 'ServiceMonitor', 'servicemonitors'),
+  T('cert-manager.io/v1', 'Certificate', 'certificates'),
 ];
+
+/**
+ * Kinds from other projects' CRDs, each with the spec field that asks for it and what to install:
+ * watched only once served, and a missing one is named in the cluster's status.
+ */
+export const OPTIONAL_KIND_FIELDS: Readonly<Record<string, { field: string; install: string; unset: string }>> = {
+  ServiceMonitor: { field: 'spec.monitoring.serviceMonitor', install: 'install the Prometheus Operator CRDs', unset: 'set it to false' },
+  Certificate: { field: 'spec.turn.issuerRef', install: 'install cert-manager', unset: 'use spec.turn.tlsSecretName instead' },
+};
+
+/** Why applying an optional kind failed with 404: its CRD is not installed. */
+export function missingKindMessage(t: ResourceType): string | undefined {
+  const f = OPTIONAL_KIND_FIELDS[t.kind];
+  return f && `${f.field}: ${t.kind} (${t.apiVersion}) is not installed in this cluster; ${f.install} or ${f.unset}`;
+}
 
 const byKind = new Map([...CHILD_TYPES, MEETING_CLUSTER, LEASE, EVENT, POD, PVC].map((t) => [t.kind, t]));
 

@@ -15,6 +15,12 @@ export interface RenderOptions {
   sfuSlot?: SfuSlot;
   /** The operator's own pods, let through the Redis NetworkPolicy (they read LiveKit's room placement). */
   operatorPeer?: OperatorPeer;
+  /**
+   * Digest of the certificate in the TURN TLS Secret, as the controller last read it. LiveKit's
+   * embedded TURN loads its certificate once, at start: its pods carry this digest, so a renewal
+   * rolls them (side by side, no meeting cut). coturn reloads in place and needs none.
+   */
+  turnTlsRevision?: string;
 }
 
 export interface OperatorPeer {

@@ -15,7 +15,7 @@ export type { GeneratedSecrets, RenderOptions } from './context.js';
 export type { RenderedObject } from '../kube/object.js';
 
 /** Apply order: what others reference first (as Helm orders an install). */
-const KIND_ORDER = ['Secret', 'ConfigMap', 'Service', 'StatefulSet', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor'];
+const KIND_ORDER = ['Secret', 'ConfigMap', 'Certificate', 'Service', 'StatefulSet', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor'];
 
 export function renderCluster(mc: MeetingCluster, secrets: GeneratedSecrets, options: RenderOptions = {}): RenderedObject[] {
   const ctx = renderContext(mc, secrets, options);

@@ -263,6 +263,52 @@ describe('TURN', () => {
     expect(find(own, 'ConfigMap', 'visio-turn-config').data['turnserver.conf']).toContain('tls-listening-port=5349\ncert=/etc/coturn/tls/tls.crt\npkey=/etc/coturn/tls/tls.key\n');
   });
 
+  it('keeps a cert-manager Certificate for spec.turn.issuerRef and serves it from coturn, reloaded by a sidecar', () => {
+    const issued = render(modified((m) => ((m.spec.turn.issuerRef = { name: 'ministry-ca', kind: 'ClusterIssuer' }), delete m.spec.turn.certificate)));
+    expect(find(issued, 'Certificate', 'visio-turn-tls').spec).toEqual({
+      secretName: 'visio-turn-tls',
+      dnsNames: ['turn.justice.example'],
+      issuerRef: { name: 'ministry-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' },
+      privateKey: { rotationPolicy: 'Always' },
+    });
+    // Applied before the workloads that mount its Secret.
+    const kinds = issued.map((o) => o.kind);
+    expect(kinds.indexOf('Certificate')).toBeLessThan(kinds.indexOf('Deployment'));
+    const pod = podSpec(find(issued, 'Deployment', 'visio-turn'));
+    expect(pod.volumes.find((v: any) => v.name === 'tls').secret.secretName).toBe('visio-turn-tls');
+    expect(pod.shareProcessNamespace).toBe(true);
+    const [coturn, reloader] = pod.containers;
+    // Not PID 1 any more: the start script keeps coturn relaying through the grace period.
+    expect(coturn.command[2]).toContain("trap '' TERM\n");
+    expect(reloader.name).toBe('tls-reloader');
+    expect(reloader.image).toBe(coturn.image);
+    expect(reloader.volumeMounts).toEqual([{ name: 'tls', mountPath: '/etc/coturn/tls', readOnly: true }]);
+    expect(reloader.command[2]).toContain('kill -USR2');
+    expect(reloader.securityContext).toEqual(coturn.securityContext);
+    expect(find(issued, 'Service', 'visio-turn-tls').spec.ports[0].targetPort).toBe(5349);
+    // The user's Secret name wins; the Certificate writes there.
+    const named = render(modified((m) => ((m.spec.turn.issuerRef = { name: 'ministry-ca' }), (m.spec.turn.tlsSecretName = 'turn-justice-tls'), delete m.spec.turn.certificate)));
+    expect(find(named, 'Certificate', 'visio-turn-tls').spec).toMatchObject({ secretName: 'turn-justice-tls', issuerRef: { kind: 'Issuer' } });
+    // TLS at the load balancer: no sidecar, coturn stays PID 1, no Certificate.
+    const lb = podSpec(find(render(baseManifest()), 'Deployment', 'visio-turn'));
+    expect(lb.containers.map((c: any) => c.name)).toEqual(['coturn']);
+    expect(lb.shareProcessNamespace).toBeUndefined();
+    expect(lb.containers[0].command[2]).not.toContain('trap');
+    expect(byKind(render(baseManifest()), 'Certificate')).toEqual([]);
+  });
+
+  it('rolls embedded TURN\'s SFU pods when their certificate changes, not coturn\'s', () => {
+    const embedded = (m: Manifest) => ((m.spec.turn = { mode: 'embedded', domain: 'turn.justice.example', issuerRef: { name: 'ministry-ca' } }), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] }));
+    const objects = render(modified(embedded), { turnTlsRevision: 'abc123' });
+    expect(find(objects, 'Certificate', 'visio-turn-tls').spec.secretName).toBe('visio-turn-tls');
+    const sfu = find(objects, 'Deployment', 'visio-sfu');
+    expect(sfu.spec.template.metadata.annotations['meet.sovereign.io/turn-tls-revision']).toBe('abc123');
+    expect(podSpec(sfu).volumes.find((v: any) => v.name === 'turn-tls').secret.secretName).toBe('visio-turn-tls');
+    expect(livekitYaml(objects).turn).toMatchObject({ cert_file: '/etc/livekit/tls/tls.crt', key_file: '/etc/livekit/tls/tls.key' });
+    const coturn = render(modified((m) => ((m.spec.turn.issuerRef = { name: 'ministry-ca' }), delete m.spec.turn.certificate)), { turnTlsRevision: 'abc123' });
+    expect(JSON.stringify(coturn)).not.toContain('turn-tls-revision');
+  });
+
   it('renders no coturn for embedded, external or disabled TURN', () => {
     const embedded = render(modified((m) => ((m.spec.turn.mode = 'embedded'), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] }))));
     expect(byKind(embedded, 'Deployment').map((d) => d.metadata.name)).toEqual(['visio-sfu']);

@@ -13,7 +13,7 @@ import {
   TURN_SECRET_FILE,
 } from './config/paths.js';
 import { configHash } from './hash.js';
-import { ANNOTATION_CONFIG_HASH, LABEL_SFU_SLOT, objectName, selectorLabels, standardLabels } from '../api/names.js';
+import { ANNOTATION_CONFIG_HASH, ANNOTATION_TURN_TLS_REVISION, LABEL_SFU_SLOT, objectName, selectorLabels, standardLabels, turnTlsSecretName } from '../api/names.js';
 import { addService, loadBalancerAnnotations } from './service.js';
 import { addDisruptionBudget, addWorkload, httpProbe, NODE_IP, tcpProbe, type Mount, type PortSpec } from './workload.js';
 import { configFileVolume, secretEnv, secretFileVolume, tlsVolume } from './volumes.js';
@@ -83,8 +83,10 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
   ];
   if (turn.mode === 'embedded') {
     ports.push({ name: 'turn-udp', port: own.turnUdp, protocol: 'UDP' }, { name: 'turn-tls', port: own.turnTls });
-    if (turn.tlsSecretName) mounts.push({ volume: tlsVolume('turn-tls', turn.tlsSecretName), path: LIVEKIT_TLS_DIR });
+    const tlsSecret = turnTlsSecretName(mc);
+    if (tlsSecret) mounts.push({ volume: tlsVolume('turn-tls', tlsSecret), path: LIVEKIT_TLS_DIR });
   }
+  const turnTlsRevision = turn.mode === 'embedded' ? ctx.options.turnTlsRevision : undefined;
 
   addWorkload(chart, ctx, {
     component: 'sfu',
@@ -96,7 +98,7 @@ export function addSfu(chart: Chart, ctx: RenderContext): void {
     user: SFU_USER,
     // LiveKit drains on SIGTERM and exits when its last participant leaves; this is the only bound.
     terminationGracePeriodSeconds: sfu.drainSeconds,
-    podAnnotations: { [ANNOTATION_CONFIG_HASH]: configHash(livekitYaml) },
+    podAnnotations: { [ANNOTATION_CONFIG_HASH]: configHash(livekitYaml), ...(turnTlsRevision ? { [ANNOTATION_TURN_TLS_REVISION]: turnTlsRevision } : {}) },
     nodeSelector: sfu.nodeSelector,
     tolerations: sfu.tolerations,
     zones: mc.spec.cloud.zones,

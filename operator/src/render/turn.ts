@@ -1,14 +1,15 @@
 // TURN/STUN: coturn on the nodes (mode coturn) or the TURN/TLS entry of LiveKit's embedded TURN
 // (mode embedded). Modes external and disabled render nothing here.
-import type { Chart } from 'cdk8s';
+import { ApiObject, type Chart } from 'cdk8s';
 import type { ExternalIPSource } from '../cloud/profiles.js';
 import type { RenderContext } from './context.js';
 import { TURN_CONFIG_DIR, TURN_CONFIG_FILE, TURN_RUN_DIR, TURN_SECRET_DIR, TURN_SECRET_FILE, TURN_TLS_DIR, TURN_TLS_LISTEN_PORT } from './config/paths.js';
 import { renderTurnserverConf } from './config/turnserver.js';
 import { configHash } from './hash.js';
-import { ANNOTATION_CONFIG_HASH, objectName } from '../api/names.js';
+import { ANNOTATION_CONFIG_HASH, objectName, standardLabels, turnTlsSecretName } from '../api/names.js';
+import type { IssuerRef } from '../api/types.js';
 import { addService, loadBalancerAnnotations } from './service.js';
-import { addDisruptionBudget, addWorkload, NODE_IP, tcpProbe, type Mount, type PortSpec } from './workload.js';
+import { addDisruptionBudget, addWorkload, NODE_IP, tcpProbe, type ContainerSpec, type Mount, type PortSpec } from './workload.js';
 import { configFileVolume, memoryVolume, secretFileVolume, tlsVolume } from './volumes.js';
 import { EXTERNAL_IP_VAR, HOST_IP_ENV, coturnExternalIPPrelude, startScript } from './start-script.js';
 
@@ -22,9 +23,12 @@ export const TURN_RUNTIME_CONFIG = `${TURN_RUN_DIR}/turnserver.conf`;
  * and the shared secret must stay out of the ConfigMap and off every command line: both are
  * appended to a copy of the rendered file on a memory-backed volume, which coturn then reads.
  */
-export function coturnStartScript(source: ExternalIPSource): string {
+export function coturnStartScript(source: ExternalIPSource, sharedPids = false): string {
   return startScript({
-    prelude: coturnExternalIPPrelude(source),
+    // coturn 4.6.1 has no SIGTERM handler. As PID 1 it ignores the signal; beside a sidecar in a
+    // shared process namespace it is not PID 1, and the inherited disposition keeps it relaying
+    // through the grace period all the same (terminationGracePeriodSeconds below).
+    prelude: [...(sharedPids ? [`trap '' TERM`] : []), ...coturnExternalIPPrelude(source)],
     base: `${TURN_CONFIG_DIR}/${TURN_CONFIG_FILE}`,
     out: TURN_RUNTIME_CONFIG,
     lines: [
@@ -35,22 +39,69 @@ export function coturnStartScript(source: ExternalIPSource): string {
   });
 }
 
+/** How often the reloader compares the mounted certificate with the one coturn loaded. */
+export const TLS_RELOAD_POLL_SECONDS = 10;
+
+/**
+ * The `tls-reloader` sidecar's script. The kubelet swaps a Secret volume's files atomically when the
+ * Secret changes (a renewal); coturn 4.6.1 reloads its certificate and key on SIGUSR2 for new TLS
+ * connections, keeping the ones open and every allocation (mainrelay.c reload_ssl_certs). Only the
+ * certificate is compared: a new key always comes with a new certificate, and the key stays out of
+ * this shell's memory. Backquotes, not $(...), which Kubernetes would expand itself.
+ */
+export function tlsReloadScript(): string {
+  const log = `'{"level":"info","component":"tls-reloader","msg":"certificate changed: asked turnserver to reload it (SIGUSR2)","pid":'"\${p#/proc/}"'}'`;
+  return [
+    `cert=${TURN_TLS_DIR}/tls.crt`,
+    'loaded=`cat "$cert"`',
+    `while sleep ${TLS_RELOAD_POLL_SECONDS}; do`,
+    '  current=`cat "$cert"` || continue',
+    '  [ "$current" = "$loaded" ] && continue',
+    '  for p in /proc/[0-9]*; do',
+    '    [ "`cat $p/comm 2>/dev/null`" = turnserver ] || continue',
+    `    kill -USR2 "\${p#/proc/}" && echo ${log}`,
+    '  done',
+    '  loaded="$current"',
+    'done',
+  ].join('\n');
+}
+
 export function addTurn(chart: Chart, ctx: RenderContext): void {
   const { mc } = ctx;
   const { turn } = mc.spec;
   if (turn.mode === 'coturn') addCoturn(chart, ctx);
   if (turn.mode !== 'coturn' && turn.mode !== 'embedded') return;
+  if (turn.issuerRef) addTurnCertificate(chart, ctx, turn.issuerRef);
+  const tlsSecret = turnTlsSecretName(mc);
   // TURN/TLS for clients behind strict firewalls: TCP on 443 through the LB. Without a TLS Secret
   // the LB terminates TLS and forwards plain TURN/TCP to the listening port.
   // Embedded: by name, so the LB reaches whichever SFU slot serves.
-  const targetPort = turn.mode === 'embedded' ? 'turn-tls' : turn.tlsSecretName ? TURN_TLS_LISTEN_PORT : turn.udpPort;
+  const targetPort = turn.mode === 'embedded' ? 'turn-tls' : tlsSecret ? TURN_TLS_LISTEN_PORT : turn.udpPort;
   addService(chart, ctx, {
     name: objectName(mc, 'turnTls'),
     component: 'turn',
     target: turn.mode === 'coturn' ? 'turn' : 'sfu',
     type: 'LoadBalancer',
     ports: [{ name: 'turns', port: turn.tlsPort, targetPort }],
-    annotations: loadBalancerAnnotations(ctx, turn.tlsPort, turn.tlsSecretName ? undefined : turn.certificate),
+    annotations: loadBalancerAnnotations(ctx, turn.tlsPort, tlsSecret ? undefined : turn.certificate),
+  });
+}
+
+/** The cert-manager Certificate for spec.turn.issuerRef: turn.domain, written where TLS is read. */
+function addTurnCertificate(chart: Chart, ctx: RenderContext, issuerRef: IssuerRef): void {
+  const { mc } = ctx;
+  const name = objectName(mc, 'turnTls');
+  new ApiObject(chart, `certificate-${name}`, {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: { name, labels: standardLabels(mc, 'turn') },
+    spec: {
+      secretName: turnTlsSecretName(mc),
+      dnsNames: [mc.spec.turn.domain],
+      issuerRef: { name: issuerRef.name, kind: issuerRef.kind, group: issuerRef.group },
+      // A fresh key with every renewal: a leaked key dies with its certificate.
+      privateKey: { rotationPolicy: 'Always' },
+    },
   });
 }
 
@@ -69,8 +120,10 @@ function addCoturn(chart: Chart, ctx: RenderContext): void {
     { name: 'turn-udp', port: turn.udpPort, protocol: 'UDP' },
     { name: 'turn-tcp', port: turn.udpPort },
   ];
-  if (turn.tlsSecretName) {
-    mounts.push({ volume: tlsVolume('tls', turn.tlsSecretName), path: TURN_TLS_DIR });
+  const tlsSecret = turnTlsSecretName(mc);
+  const tls: Mount | undefined = tlsSecret ? { volume: tlsVolume('tls', tlsSecret), path: TURN_TLS_DIR } : undefined;
+  if (tls) {
+    mounts.push(tls);
     ports.push({ name: 'turn-tls', port: TURN_TLS_LISTEN_PORT });
   }
   addWorkload(chart, ctx, {
@@ -86,10 +139,12 @@ function addCoturn(chart: Chart, ctx: RenderContext): void {
     terminationGracePeriodSeconds: 60,
     podAnnotations: { [ANNOTATION_CONFIG_HASH]: configHash(conf) },
     zones: mc.spec.cloud.zones,
+    // A renewed certificate reaches coturn without a restart: the reloader signals it.
+    ...(tls ? { shareProcessNamespace: true, sidecars: [tlsReloader(turn.image, tls)] } : {}),
     container: {
       name: 'coturn',
       image: turn.image,
-      command: ['sh', '-c', coturnStartScript(ctx.profile.externalIP)],
+      command: ['sh', '-c', coturnStartScript(ctx.profile.externalIP, tls !== undefined)],
       ports,
       env: { [HOST_IP_ENV]: NODE_IP },
       mounts,
@@ -99,4 +154,16 @@ function addCoturn(chart: Chart, ctx: RenderContext): void {
     },
   });
   addDisruptionBudget(chart, ctx, 'turn', objectName(mc, 'turn'));
+}
+
+/** The sidecar that tells coturn to reload a renewed certificate (coturn's own image: sh, cat, sleep). */
+function tlsReloader(image: string, tls: Mount): ContainerSpec {
+  return {
+    name: 'tls-reloader',
+    image,
+    command: ['sh', '-c', tlsReloadScript()],
+    ports: [],
+    mounts: [tls],
+    resources: { requests: { cpu: '5m', memory: '8Mi' }, limits: { memory: '32Mi' } },
+  };
 }

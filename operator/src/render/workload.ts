@@ -69,6 +69,10 @@ export interface WorkloadSpec {
   /** Pin pods to these zones (empty: any zone). */
   zones?: string[];
   container: ContainerSpec;
+  /** Helpers beside the main container (same user, same rules). */
+  sidecars?: ContainerSpec[];
+  /** One process namespace for the pod's containers: a sidecar may signal the main process. */
+  shareProcessNamespace?: boolean;
   /** Present for a StatefulSet; a Deployment otherwise. */
   stateful?: StatefulSpec;
   /**
@@ -104,11 +108,17 @@ export const httpProbe = (path: string, port: number, periodSeconds: number, fai
 /** The node's own address, from the downward API. */
 export const NODE_IP: k8s.EnvVarSource = { fieldRef: { fieldPath: 'status.hostIP' } };
 
-function container(spec: WorkloadSpec): k8s.Container {
-  const c = spec.container;
+function container(spec: WorkloadSpec, c: ContainerSpec): k8s.Container {
   const env = Object.entries(c.env ?? {}).map(([name, valueFrom]) => ({ name, valueFrom }));
   const mounts: k8s.VolumeMount[] = (c.mounts ?? []).map((m) => ({ name: m.volume.name, mountPath: m.path, readOnly: m.readOnly ?? true }));
-  if (spec.stateful) mounts.push({ name: spec.stateful.claim.name, mountPath: spec.stateful.claim.path });
+  if (spec.stateful && c === spec.container) mounts.push({ name: spec.stateful.claim.name, mountPath: spec.stateful.claim.path });
+  const ports = c.ports.map((p) => ({
+    name: p.name,
+    containerPort: p.port,
+    // Declaring the host ports lets the scheduler refuse a second pod on a node whose ports are taken.
+    ...(spec.hostNetwork ? { hostPort: p.port } : {}),
+    protocol: p.protocol ?? 'TCP',
+  }));
   return {
     name: c.name,
     image: c.image,
@@ -116,13 +126,7 @@ function container(spec: WorkloadSpec): k8s.Container {
     ...(c.command ? { command: c.command } : {}),
     ...(c.args ? { args: c.args } : {}),
     ...(env.length ? { env } : {}),
-    ports: c.ports.map((p) => ({
-      name: p.name,
-      containerPort: p.port,
-      // Declaring the host ports lets the scheduler refuse a second pod on a node whose ports are taken.
-      ...(spec.hostNetwork ? { hostPort: p.port } : {}),
-      protocol: p.protocol ?? 'TCP',
-    })),
+    ...(ports.length ? { ports } : {}),
     ...(c.liveness ? { livenessProbe: c.liveness } : {}),
     ...(c.readiness ? { readinessProbe: c.readiness } : {}),
     ...(c.startup ? { startupProbe: c.startup } : {}),
@@ -144,12 +148,14 @@ function podTemplate(ctx: RenderContext, spec: WorkloadSpec): k8s.PodTemplateSpe
   // One pod per node and zone spreading count the pods like these (one SFU slot's, not the other's).
   const select = { ...selectorLabels(ctx.mc, spec.component), ...spec.podLabels };
   const affinity = podAffinity(ctx, spec, select);
-  // Each volume once, in the order the container first mounts it.
-  const volumes = [...new Map((spec.container.mounts ?? []).map((m) => [m.volume.name, m.volume])).values()];
+  const containers = [spec.container, ...(spec.sidecars ?? [])];
+  // Each volume once, in the order the containers first mount it.
+  const volumes = [...new Map(containers.flatMap((c) => c.mounts ?? []).map((m) => [m.volume.name, m.volume])).values()];
   return {
     metadata: { labels: { ...standardLabels(ctx.mc, spec.component), ...spec.podLabels }, annotations: spec.podAnnotations ?? {} },
     spec: {
-      containers: [container(spec)],
+      containers: containers.map((c) => container(spec, c)),
+      ...(spec.shareProcessNamespace ? { shareProcessNamespace: true } : {}),
       hostNetwork: spec.hostNetwork,
       dnsPolicy: spec.hostNetwork ? 'ClusterFirstWithHostNet' : 'ClusterFirst',
       automountServiceAccountToken: false,

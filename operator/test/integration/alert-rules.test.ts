@@ -46,6 +46,12 @@ const SCENARIOS: Scenario[] = [
   { alert: 'MeetingClusterNotSovereign', labels: CLUSTER, series: conditionFault('Sovereign', 'False', 'NotCompliant') },
   { alert: 'MeetingClusterConnectivityCheckFailing', labels: CLUSTER, series: conditionFault('ConnectivityVerified', 'False', 'ChecksFailed') },
   { alert: 'MeetingClusterApplyFailing', labels: CLUSTER, series: conditionFault('Degraded', 'True', 'ApplyFailed') },
+  {
+    alert: 'MeetingClusterTURNCertificateExpiring',
+    labels: { ...CLUSTER, secret: 'visio-turn-tls' },
+    // Renewed 30 days ahead normally; during the fault the renewal failed and 10 days are left.
+    series: (n) => [{ series: `meet_meetingcluster_turn_certificate_expiry_timestamp_seconds${sel({ ...CLUSTER, secret: 'visio-turn-tls' })}`, values: `2592000 2592000 864000x${n - 1} 2592000x10` }],
+  },
   { alert: 'MeetingClusterScalingMetricsUnknown', labels: CLUSTER, series: conditionFault('ScalingActive', 'True', 'MetricsUnknown') },
   { alert: 'MeetingClusterScalingCapped', labels: CLUSTER, series: conditionFault('ScalingActive', 'True', 'CapacityLimited') },
   { alert: 'MeetingClusterScaleDownPendingTooLong', labels: CLUSTER, series: conditionFault('ScalingActive', 'True', 'ScaleDownPending') },

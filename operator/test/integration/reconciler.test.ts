@@ -1,6 +1,11 @@
 // The operator as a real process against the real control plane: pods come from kube-controller-
 // manager + kube-scheduler + kwok, garbage collection is the real one, writes are counted in the
 // API server's audit log (not by the operator's own counters).
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditWrites, logged, operatorAgent, startOperator, type OperatorProcess } from './operator-process.js';
 import { crdsEstablished, ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
@@ -16,6 +21,17 @@ const children = (ns: string) =>
 const ids = (objs: any[]) => objs.map((o: any) => `${o.kind}/${o.metadata.name}`).sort();
 const secretData = (ns: string) => Object.fromEntries(getJson('secrets', '-n', ns, '-l', 'meet.sovereign.io/cluster=visio').items.map((s: any) => [s.metadata.name, s.data]));
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A fresh self-signed kubernetes.io/tls Secret for `cn` (created or replaced); returns its serial number. */
+function tlsSecretIn(ns: string, name: string, cn: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'it-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${dir}/tls.key`, '-out', `${dir}/tls.crt`, '-subj', `/CN=${cn}`, '-days', '2'], { stdio: 'ignore' });
+    kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', '-'], kubectlOk(['create', 'secret', 'tls', name, '-n', ns, `--cert=${dir}/tls.crt`, `--key=${dir}/tls.key`, '--dry-run=client', '-o', 'json']));
+    return new X509Certificate(readFileSync(`${dir}/tls.crt`)).serialNumber;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 let op: OperatorProcess;
 
@@ -278,6 +294,40 @@ describe('meet-operator run', () => {
     apply(lightManifest('it-monitor', (m) => (m.spec.monitoring = { serviceMonitor: false })));
     await waitReady('it-monitor');
     kubectl(['delete', 'namespace', 'it-monitor', '--ignore-not-found', '--wait=false']);
+  });
+
+  it('names spec.turn.issuerRef when cert-manager is not installed; embedded TURN moves to new SFU pods side by side when its certificate is renewed', async () => {
+    ensureNamespace('it-cert');
+    const embedded = (turn: object) => lightManifest('it-cert', (m) => ((m.spec.turn = { mode: 'embedded', domain: 'turn.interieur.example', ...turn }), (m.spec.sovereignty = { stunServers: ['stun.interieur.example:3478'] })));
+    apply(embedded({ issuerRef: { name: 'ministry-ca', kind: 'ClusterIssuer' } }));
+    const missing = await eventually('Ready=False ApplyFailed', () => {
+      const m = tryGet('mc', 'visio', '-n', 'it-cert');
+      return condition(m, 'Ready')?.reason === 'ApplyFailed' ? m : undefined;
+    }, 60_000);
+    expect(condition(missing, 'Ready').message).toMatch(/^spec\.turn\.issuerRef: Certificate \(cert-manager\.io\/v1\) is not installed in this cluster; install cert-manager or use spec\.turn\.tlsSecretName instead/);
+
+    // The user's own Secret, renewed by hand (or by any tool): LiveKit reads it only at start.
+    const serialA = tlsSecretIn('it-cert', 'turn-tls', 'turn.interieur.example');
+    apply(embedded({ tlsSecretName: 'turn-tls' }));
+    const ready = await waitReady('it-cert');
+    expect(ready.status.turnCertificate).toMatchObject({ secretName: 'turn-tls', serialNumber: serialA });
+    const revision = (name: string) => tryGet('deployment', name, '-n', 'it-cert')?.spec.template.metadata.annotations['meet.sovereign.io/turn-tls-revision'];
+    // The switch from the issuer to the Secret moved the SFU already (its volume changed): one slot left.
+    const slot = await eventually('one SFU slot serving', () => {
+      const left = ['visio-sfu', 'visio-sfu-b'].filter((n) => tryGet('deployment', n, '-n', 'it-cert'));
+      return left.length === 1 ? left[0]! : undefined;
+    }, 90_000);
+    const first = revision(slot);
+    expect(first).toMatch(/^[0-9a-f]{16}$/);
+    const serialB = tlsSecretIn('it-cert', 'turn-tls', 'turn.interieur.example');
+    expect(serialB).not.toBe(serialA);
+    await eventually('the status naming the new certificate', () => (tryGet('mc', 'visio', '-n', 'it-cert')?.status?.turnCertificate?.serialNumber === serialB ? true : undefined), 30_000);
+    // Side by side: the other slot starts with the new certificate, the old one is kept until then, then removed.
+    const other = slot === 'visio-sfu' ? 'visio-sfu-b' : 'visio-sfu';
+    const moved = await eventually('SFU pods of the other slot with the new certificate', () => revision(other), 60_000);
+    expect(moved).not.toBe(first);
+    await eventually('the old slot removed', () => (tryGet('deployment', slot, '-n', 'it-cert') ? undefined : true), 90_000);
+    kubectl(['delete', 'namespace', 'it-cert', '--ignore-not-found', '--wait=false']);
   });
 
   it('lets garbage collection remove children on delete, and follows the PVC deletePolicy', async () => {

@@ -46,6 +46,11 @@ export interface MaterialiseOptions {
    * applied before the path rewrite. Only port/address edits belong here (loopback.ts).
    */
   edit?: Record<string, (content: string) => string>;
+  /**
+   * The container to run, by name (default: the first, the pod's main container). The runner runs
+   * one container per pod; a sidecar (coturn's tls-reloader) is left out unless named here.
+   */
+  container?: string;
   /** Environment the test adds or removes on top of the container's (controls only). */
   envOverride?: Record<string, string | undefined>;
   /**
@@ -234,8 +239,8 @@ function writeProjected(dir: string, files: { path: string; content: Buffer; mod
 /** Builds the pod's filesystem view and the exact process the container would run. */
 export function materialise(opts: MaterialiseOptions): PodProcess {
   const { pod, claimTemplates } = opts.podSpec ? { pod: opts.podSpec, claimTemplates: [] as string[] } : findWorkload(opts.objects, opts.workload);
-  if (pod.containers.length !== 1) throw new Error(`${opts.workload}: the runner handles one container per pod, found ${pod.containers.length}`);
-  const container = pod.containers[0]!;
+  const container = opts.container ? pod.containers.find((c) => c.name === opts.container) : pod.containers[0];
+  if (!container) throw new Error(`${opts.workload}: no container ${opts.container} (has ${pod.containers.map((c) => c.name).join(', ')})`);
   const root = join(opts.dir, 'root');
   mkdirSync(root, { recursive: true, mode: 0o755 });
   const local = (p: string) => join(root, p);

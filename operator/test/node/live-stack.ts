@@ -4,7 +4,7 @@ import { AccessToken } from 'livekit-server-sdk';
 import { ensureNamespace, kubectl } from '../integration/kubectl.js';
 import { getJson } from '../integration/meetingcluster.js';
 import { Sandbox } from '../media/sandbox.js';
-import { turnRestCredentials } from '../media/stack.js';
+import { turnRestCredentials, type LiveProbe } from '../media/stack.js';
 import { applyObject, deleteNamespace, installOperator, onRealNode, publicDns, readExample, realNode, tlsSecret, waitStackReady } from './cluster.js';
 
 export class LiveStack {
@@ -12,19 +12,21 @@ export class LiveStack {
   sb!: Sandbox;
   apiKey!: string;
   apiSecret!: string;
-  /** The self-signed certificate coturn serves TURN/TLS with (PEM): what a client must trust. */
+  /** The self-signed certificate coturn serves TURN/TLS with (PEM): what a client must trust (none with an issuer). */
   turnCert!: string;
 
-  constructor(readonly ns: string, private readonly sandbox: string, private readonly extraHosts: string[] = []) {
+  /** `edit` changes the example before it is applied (e.g. an issuer instead of the TLS Secret). */
+  constructor(readonly ns: string, private readonly sandbox: string, private readonly extraHosts: string[] = [], edit?: (m: any) => void) {
     this.m = onRealNode(readExample('sports-generic-minimal.yaml'));
     this.m.metadata.namespace = ns;
+    edit?.(this.m);
   }
 
   async start(): Promise<void> {
     await installOperator();
     ensureNamespace(this.ns);
     await publicDns(Object.fromEntries([this.m.spec.turn.domain, ...this.extraHosts].map((h) => [h, realNode().ip])));
-    this.turnCert = tlsSecret(this.ns, this.m.spec.turn.tlsSecretName, this.m.spec.turn.domain);
+    this.turnCert = this.m.spec.turn.issuerRef ? '' : tlsSecret(this.ns, this.m.spec.turn.tlsSecretName, this.m.spec.turn.domain);
     applyObject(this.m);
     await waitStackReady(this.ns, 'visio');
     this.apiKey = this.secret('visio-livekit-keys', 'api-key');
@@ -67,4 +69,19 @@ export function sfuSelectedRemotePorts(ns: string, room: string): { ports: numbe
     .split('\n')
     .filter((l) => l.includes('"participant active"') && l.includes(`"room":"${room}"`))
     .map((l) => ({ ports: [...l.matchAll(/\[remote\]\[selected:\d+\][^"]*? (?:udp|tcp) \w+ [^ "]*:(\d+)/g)].map((x) => Number(x[1])), line: l.slice(0, 600) }));
+}
+
+/** A 250 ms window of the probe's audio that carries the tone. */
+export const sound = (e: any): boolean => e.event === 'frames' && e.peak > 1000;
+
+/** The longest stretch without sound (windows whose peak is the tone's) between from and to. */
+export function longestSilence(probe: LiveProbe, from: number, to: number): number {
+  const at = probe.events.filter((e) => sound(e) && e.at >= from && e.at <= to).map((e) => e.at as number);
+  let longest = 0;
+  let last = from;
+  for (const t of [...at, to]) {
+    longest = Math.max(longest, t - last);
+    last = t;
+  }
+  return longest;
 }

@@ -10,23 +10,9 @@ import { eventually, kubectlOk } from '../integration/kubectl.js';
 import { getJson } from '../integration/meetingcluster.js';
 import { LiveProbe } from '../media/stack.js';
 import { allPodsOf, containerPid, podReady, podsOf, realNode } from './cluster.js';
-import { LiveStack, sfuSelectedRemotePorts } from './live-stack.js';
+import { LiveStack, longestSilence, sfuSelectedRemotePorts, sound } from './live-stack.js';
 
 const NS = 'sports-restart';
-
-const sound = (e: any) => e.event === 'frames' && e.peak > 1000;
-
-/** The longest stretch without sound (250 ms windows whose peak is the tone's) between from and to. */
-function longestSilence(probe: LiveProbe, from: number, to: number): number {
-  const at = probe.events.filter((e) => sound(e) && e.at >= from && e.at <= to).map((e) => e.at as number);
-  let longest = 0;
-  let last = from;
-  for (const t of [...at, to]) {
-    longest = Math.max(longest, t - last);
-    last = t;
-  }
-  return longest;
-}
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 

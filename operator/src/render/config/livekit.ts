@@ -3,7 +3,7 @@
 // secretKeyRef env (LIVEKIT_REDIS_PASSWORD) that LiveKit's env overrides read.
 import { stringify } from 'yaml';
 import type { RenderContext } from '../context.js';
-import { objectName } from '../../api/names.js';
+import { objectName, turnTlsSecretName } from '../../api/names.js';
 import { PRINTABLE_ASCII, commentId } from './comment.js';
 import { slotPorts } from '../sfu-slot.js';
 import {
@@ -52,7 +52,7 @@ function embeddedTurn(ctx: RenderContext) {
     udp_port: ports.turnUdp,
     relay_range_start: turn.relayPortRange.start,
     relay_range_end: turn.relayPortRange.end,
-    ...(turn.tlsSecretName
+    ...(turnTlsSecretName(ctx.mc)
       ? { cert_file: `${LIVEKIT_TLS_DIR}/tls.crt`, key_file: `${LIVEKIT_TLS_DIR}/tls.key` }
       : { external_tls: true }),
   };

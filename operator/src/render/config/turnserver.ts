@@ -1,6 +1,7 @@
 // turnserver.conf for coturn. No secret here: the shared secret (static-auth-secret) and the
 // node's public IP are passed on the command line from the pod's env at start.
 import type { RenderContext } from '../context.js';
+import { turnTlsSecretName } from '../../api/names.js';
 import { commentId } from './comment.js';
 import { TURN_RUN_DIR, TURN_TLS_DIR, TURN_TLS_LISTEN_PORT } from './paths.js';
 
@@ -52,7 +53,7 @@ export function renderTurnserverConf(ctx: RenderContext): string {
     `# coturn configuration rendered by meet-operator for ${commentId(ctx.mc.metadata.namespace, ctx.mc.metadata.name)}.`,
     '# static-auth-secret and external-ip are appended at start to a copy in memory, never stored here.',
     ['listening-port', turn.udpPort],
-    ...(turn.tlsSecretName
+    ...(turnTlsSecretName(ctx.mc)
       ? ([
           ['tls-listening-port', TURN_TLS_LISTEN_PORT],
           ['cert', `${TURN_TLS_DIR}/tls.crt`],
