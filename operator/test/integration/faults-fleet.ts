@@ -2,7 +2,7 @@
 // ends with: converged, nothing missing, nothing extra, nothing orphaned.
 import { validateMeetingCluster } from '../../src/api/validate.js';
 import { generateSecrets } from '../../src/credentials/generate.js';
-import { CHILD_TYPES } from '../../src/kube/resources.js';
+import { CHILD_TYPES, OPTIONAL_KIND_FIELDS } from '../../src/kube/resources.js';
 import { renderCluster } from '../../src/render/index.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../src/api/names.js';
 import { eventually } from './kubectl.js';
@@ -11,8 +11,8 @@ import type { ControlPlane } from './own-controlplane.js';
 
 const STORAGE_CLASS = 'faults-local';
 export const MANAGED = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
-/** Kinds the operator writes (ServiceMonitor aside: its CRD is not installed here). */
-const CHILD_RESOURCES = CHILD_TYPES.filter((t) => t.kind !== 'ServiceMonitor').map((t) => t.plural).join(',');
+/** Kinds the operator writes (the optional ones aside: ServiceMonitor's and Certificate's CRDs are not installed here). */
+const CHILD_RESOURCES = CHILD_TYPES.filter((t) => !(t.kind in OPTIONAL_KIND_FIELDS)).map((t) => t.plural).join(',');
 
 /**
  * The smallest complete stack: generic profile, one SFU and one coturn pod (each holds host ports,
