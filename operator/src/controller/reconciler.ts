@@ -6,7 +6,7 @@
 // secrets.ts (credentials); this file decides the order and what each is given.
 import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { ANNOTATION_CONNECTIVITY, ANNOTATION_PAUSED, ANNOTATION_SFU_REVISION, ANNOTATION_UPGRADE_NOW, LABEL_CLUSTER, LABEL_COMPONENT, LABEL_INSTANCE, objectName } from '../api/names.js';
+import { ANNOTATION_CONNECTIVITY, ANNOTATION_PAUSED, ANNOTATION_SFU_REVISION, ANNOTATION_UPGRADE_NOW, LABEL_CLUSTER, LABEL_COMPONENT, LABEL_INSTANCE, objectName, turnTlsSecretName } from '../api/names.js';
 import { formatFieldError, type FieldError } from '../api/errors.js';
 import type { MeetingCluster, MeetingClusterStatus, TurnCertificateStatus } from '../api/types.js';
 import { ValidatedSpecs } from '../api/validated.js';
@@ -72,6 +72,8 @@ interface Rendered extends DesiredState {
   inputs: string;
 }
 const RENDERED_ENTRIES = 128;
+/** A cluster converging reconciles several times within seconds: one read of its TURN certificate serves them. */
+const CERTIFICATE_READ_TTL_MS = 10_000;
 
 type Announce = (type: EventType, reason: string, message: string) => void;
 
@@ -104,6 +106,8 @@ const ownedBy = (o: KubeObject, uid: string) => o.metadata.ownerReferences?.some
 
 export class Reconciler {
   private readonly rendered = new LRUCache<string, Rendered>({ max: RENDERED_ENTRIES });
+  /** The TURN certificate last read per cluster and Secret name. */
+  private readonly certificates = new LRUCache<string, { cert?: TurnCertificate }>({ max: RENDERED_ENTRIES, ttl: CERTIFICATE_READ_TTL_MS });
   private readonly specs: ValidatedSpecs;
   private readonly writes: ClusterWrites;
 
@@ -118,6 +122,7 @@ export class Reconciler {
     // Deleted: owner references let the garbage collector remove every child.
     if (!live || live.metadata.deletionTimestamp) {
       for (const slot of SFU_SLOTS) this.rendered.delete(`${key}#${slot}`);
+      for (const k of [...this.certificates.keys()]) if (k.startsWith(`${key}#`)) this.certificates.delete(k);
       this.specs.forget(key);
       this.d.metrics?.forgetCluster(namespace, name);
       return DONE;
@@ -150,7 +155,7 @@ export class Reconciler {
     const slots = this.slotsOf(cluster);
     const runningSfu = slots[servingSlot({ a: slots.a.deployment, b: slots.b.deployment })].deployment?.spec?.replicas as number | undefined;
     const handedOver = handedOverReplicas(cluster, runningSfu, outcome);
-    const turnCertificate = await this.turnCertificateOf(cluster, log);
+    const turnCertificate = await this.turnCertificateOf(key, cluster, log);
     const render = (slot: SfuSlot) => this.desired(key, cluster, credentials.values, credentials.used, handedOver, turnCertificate?.digest, ownerReferenceTo(live), slot);
     const base = render('a');
     const replicasIn = (d: DesiredState, slot: SfuSlot) => d.children.find((o) => o.kind === 'Deployment' && o.metadata.name === slotDeploymentName(cluster, slot))?.spec?.replicas as number | undefined;
@@ -299,15 +304,22 @@ export class Reconciler {
   }
 
   /**
-   * The TURN certificate, read on every reconcile (a renewal is noticed within --resync-seconds).
-   * One that cannot be read is logged and left out: the pods that mount it say the rest.
+   * The TURN certificate, read again once its last read is CERTIFICATE_READ_TTL_MS old (a renewal is
+   * noticed within --resync-seconds). One that cannot be read is logged and left out: the pods that
+   * mount it say the rest.
    */
-  private async turnCertificateOf(cluster: MeetingCluster, log: Logger): Promise<TurnCertificate | undefined> {
+  private async turnCertificateOf(clusterKey: string, cluster: MeetingCluster, log: Logger): Promise<TurnCertificate | undefined> {
+    const key = `${clusterKey}#${turnTlsSecretName(cluster) ?? ''}`;
+    const hit = this.certificates.get(key);
+    if (hit) return hit.cert;
     try {
-      return await readTurnCertificate(this.d.http, cluster);
+      const cert = await readTurnCertificate(this.d.http, cluster);
+      this.certificates.set(key, cert ? { cert } : {});
+      return cert;
     } catch (e) {
       if (isServerSideFailure(e) && !(e instanceof CertificateError)) throw e;
       log.warn('cannot read the TURN certificate', { error: e instanceof Error ? e.message : String(e) });
+      this.certificates.set(key, {});
       return undefined;
     }
   }
