@@ -163,6 +163,18 @@ export const INVALID: InvalidCase[] = [
     errors: [{ path: 'spec.cloud.zones[1]', message: '"eu-west-2b" is not a zone of cloudgouv-eu-west-1; expected one of cloudgouv-eu-west-1a, cloudgouv-eu-west-1b, cloudgouv-eu-west-1c' }],
   },
   {
+    name: 'check schedule in words',
+    mutate: (m) => (m.spec.checks = { schedule: 'every 15 minutes' }),
+    errors: [{ path: 'spec.checks.schedule', message: 'must be a CronJob schedule: five fields such as "*/15 * * * *", or @hourly, @daily, @weekly, @monthly, @yearly (got "every 15 minutes")' }],
+    apiserver: 'spec.checks.schedule',
+  },
+  {
+    name: 'check URL over plain HTTP',
+    mutate: (m) => (m.spec.checks = { schedule: '*/15 * * * *', url: 'http://visio.justice.example' }),
+    errors: [{ path: 'spec.checks.url', message: 'must be a ws:// or wss:// URL (got "http://visio.justice.example")' }],
+    apiserver: 'spec.checks.url',
+  },
+  {
     name: 'image outside the allowed registries',
     mutate: (m) => ((m.spec.sovereignty = { allowedRegistries: ['registry.justice.example/'] }), (m.spec.sfu = { image: 'registry.justice.example/livekit:v1.13.5' })),
     errors: [

@@ -100,6 +100,26 @@ the code declares (operator/src/kube/resources.ts) and runs the operator under t
 - apiGroups: [cert-manager.io]
   resources: [certificates]
   verbs: [list, watch, create, patch, delete]
+# spec.checks: the check's CronJob, its ServiceAccount, and the Role and RoleBinding that grant it
+# exactly what it does (meet-operator check --print-cronjob shows them).
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [batch]
+  resources: [cronjobs]
+  verbs: [list, watch, create, patch, delete]
+# Kubernetes lets no one grant a right it does not hold (RBAC escalation prevention): the check's
+# Role reads and annotates its MeetingCluster and reads SFU metrics through the pod proxy, so the
+# operator holds these too, and uses none of them itself.
+- apiGroups: [meet.sovereign.io]
+  resources: [meetingclusters]
+  verbs: [get, patch]
+- apiGroups: [""]
+  resources: [pods/proxy]
+  verbs: [get]
 # Our pods: informer by label (list, watch), read for why a component is not ready; before a
 # scale-down the autoscaler sets controller.kubernetes.io/pod-deletion-cost on each SFU pod (patch)
 # so the emptiest pods go first; an upgrade past spec.sfu.upgrade.deadlineSeconds deletes the old

@@ -3,7 +3,7 @@
 // the labels, the paused annotation and the name limits are part of the contract users rely on.
 import type { MeetingCluster } from './types.js';
 
-export type Component = 'sfu' | 'turn' | 'redis' | 'signalling';
+export type Component = 'sfu' | 'turn' | 'redis' | 'signalling' | 'connectivity-check';
 
 /** Suffix of each object name; the longest bounds the MeetingCluster name (Service names <= 63). */
 export const SUFFIX = {
@@ -67,7 +67,7 @@ export const ANNOTATION_PAUSED = 'meet.sovereign.io/paused';
 /** The last `meet-operator check --report` result (JSON, check/report.ts), read into ConnectivityVerified. */
 export const ANNOTATION_CONNECTIVITY = 'meet.sovereign.io/connectivity-check';
 
-const APP_NAME: Record<Component, string> = { sfu: 'livekit-server', turn: 'coturn', redis: 'redis', signalling: 'livekit-server' };
+const APP_NAME: Record<Component, string> = { sfu: 'livekit-server', turn: 'coturn', redis: 'redis', signalling: 'livekit-server', 'connectivity-check': 'meet-operator-check' };
 
 /** Labels that select a component's pods: stable forever (selectors are immutable). */
 export function selectorLabels(mc: MeetingCluster, component: Component): Record<string, string> {

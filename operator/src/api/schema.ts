@@ -409,6 +409,27 @@ const monitoring = obj(
   { default: {} },
 );
 
+/** A CronJob schedule: five fields, or one of the @ shorthands (no TZ= prefix: a CronJob refuses it). */
+const CRON = '^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|[0-9A-Za-z*/,?-]+( [0-9A-Za-z*/,?-]+){4})$';
+const WS_URL = '^wss?://[^\\s]+$';
+
+/** What a pattern means, for error messages where the regular expression itself says little. */
+export const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
+  [CRON]: 'must be a CronJob schedule: five fields such as "*/15 * * * *", or @hourly, @daily, @weekly, @monthly, @yearly',
+  [WS_URL]: 'must be a ws:// or wss:// URL',
+};
+
+const checks = obj(
+  'meet-operator check on a schedule: the operator keeps a CronJob (its own image, a least-privilege ServiceAccount) that runs the check through the public endpoints and writes the result, which status reports as the ConnectivityVerified condition. Absent: no scheduled check.',
+  {
+    schedule: str('When to run, as a CronJob schedule (e.g. "*/15 * * * *").', { pattern: CRON, maxLength: 128 }),
+    timeoutSeconds: int('Timeout of each network step (a call waits 3 times this).', { minimum: 1, maximum: 120, default: 10 }),
+    url: str('Signalling URL the check uses instead of status.endpoints.signalling (ws:// or wss://), e.g. when the public name does not resolve inside the cluster.', { pattern: WS_URL, maxLength: 512 }),
+    caConfigMap: str('ConfigMap (key ca.crt) of a private CA the check trusts (TURN/TLS, wss).', { pattern: K8S_NAME, maxLength: 253 }),
+  },
+  { required: ['schedule'] },
+);
+
 export const specSchema: JSONSchema = obj(
   'Desired state of one ministry\'s LiveKit stack.',
   {
@@ -422,6 +443,7 @@ export const specSchema: JSONSchema = obj(
     autoscaling,
     sovereignty,
     monitoring,
+    checks,
   },
   {
     required: ['cloud', 'domain'],

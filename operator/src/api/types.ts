@@ -170,6 +170,14 @@ export interface MonitoringSpec {
   serviceMonitor: boolean;
 }
 
+/** spec.checks: meet-operator check as a CronJob the operator keeps. */
+export interface ChecksSpec {
+  schedule: string;
+  timeoutSeconds: number;
+  url?: string;
+  caConfigMap?: string;
+}
+
 export interface MeetingClusterSpec {
   ministry?: string;
   cloud: CloudSpec;
@@ -181,6 +189,7 @@ export interface MeetingClusterSpec {
   autoscaling: AutoscalingSpec;
   sovereignty: SovereigntySpec;
   monitoring: MonitoringSpec;
+  checks?: ChecksSpec;
 }
 
 export interface Condition {

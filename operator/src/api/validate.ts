@@ -9,7 +9,7 @@ import { parse as parseCel } from '@marcbachmann/cel-js';
 import { applySchemaDefaults, withDefaults } from './defaults.js';
 import { fieldPath, type FieldError } from './errors.js';
 import type { JSONSchema } from './schema-builders.js';
-import { meetingClusterSchema } from './schema.js';
+import { PATTERN_MEANINGS, meetingClusterSchema } from './schema.js';
 import { semanticErrors } from './semantic.js';
 import { API_VERSION, KIND, type MeetingCluster } from './types.js';
 
@@ -65,7 +65,7 @@ function describe(e: ErrorObject, value: unknown): { segments: (string | number)
       return { segments, message: `must have ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${String(e.params.limit)} entries` };
     case 'pattern':
       if (e.parentSchema?.['x-kubernetes-int-or-string']) return { segments, message: `must be a resource quantity such as 500m, 2 or 4Gi${got}` };
-      return { segments, message: `must match ${String(e.params.pattern)}${got}` };
+      return { segments, message: `${PATTERN_MEANINGS[String(e.params.pattern)] ?? `must match ${String(e.params.pattern)}`}${got}` };
     case 'anyOf':
       // Only quantities use anyOf (int-or-string); report once instead of per branch.
       return { segments, message: `must be an integer or a string${got}` };

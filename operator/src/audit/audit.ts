@@ -40,9 +40,26 @@ function regionFinding(mc: MeetingCluster): Finding {
   return { check: 'region', verdict: 'pass', message: `${profile} region ${region} is in the EU` };
 }
 
-function imageFindings(mc: MeetingCluster): Finding[] {
+/** Every image the rendered pods run (workloads and the check's CronJob), in order, once each. */
+function renderedImages(objects: RenderedObject[]): string[] {
+  const podSpecs = objects.map((o) => {
+    const spec = o.spec as { template?: { spec?: PodLike }; jobTemplate?: { spec?: { template?: { spec?: PodLike } } } } | undefined;
+    return spec?.template?.spec ?? spec?.jobTemplate?.spec?.template?.spec;
+  });
+  const images = podSpecs.flatMap((p) => [...(p?.initContainers ?? []), ...(p?.containers ?? [])].map((c) => c.image));
+  return [...new Set(images)];
+}
+type PodLike = { containers?: { image: string }[]; initContainers?: { image: string }[] };
+
+function imageFindings(mc: MeetingCluster, objects: RenderedObject[]): Finding[] {
   const allowed = mc.spec.sovereignty.allowedRegistries;
-  const images = imagesOf(mc).map((i) => i.image);
+  // The spec's images are refused at validation when outside allowedRegistries; what else runs (the
+  // check's CronJob runs the operator's own image) is judged here.
+  const images = [...new Set([...imagesOf(mc).map((i) => i.image), ...renderedImages(objects)])];
+  const outside = images.filter((image) => allowed.length && !allowed.some((prefix) => image.startsWith(prefix)));
+  if (outside.length) {
+    return [{ check: 'images', verdict: 'fail', message: `images outside spec.sovereignty.allowedRegistries (${allowed.join(', ')}): ${outside.join(', ')}; mirror them (the operator's own image, which spec.checks runs, is the chart's image value)` }];
+  }
   if (allowed.length === 0) {
     return [{ check: 'images', verdict: 'warn', message: `registries are not restricted (spec.sovereignty.allowedRegistries is empty); images: ${images.join(', ')}` }];
   }
@@ -122,7 +139,7 @@ function networkFinding(mc: MeetingCluster): Finding {
 export function auditRendered(cluster: MeetingCluster, objects: RenderedObject[], secrets: GeneratedSecrets): Finding[] {
   return [
     regionFinding(cluster),
-    ...imageFindings(cluster),
+    ...imageFindings(cluster, objects),
     stunFinding(cluster, secrets),
     turnFinding(cluster),
     secretFinding(objects, secrets),

@@ -13,6 +13,7 @@ import { nodeIdOf, sfuMetricsPort } from '../scaling/reader.js';
 import { runCall } from './call.js';
 import { connectionHint, errorText, turnRefusalHint, validateHint } from './hints.js';
 import { clusterReport, type CheckResult, type CheckStatus, type ClusterReport } from './report.js';
+import { iceCheck, openIceSession } from './ice.js';
 import { joinOnce, validateToken, type Joined } from './signal.js';
 import { publiclyTrusted, stunBinding, turnAllocate } from './stun.js';
 import { allowedIceHosts, foreignIceUrls, parseIceUrl, publicNames, signallingUrls, type IceUrl } from './targets.js';
@@ -74,9 +75,57 @@ async function componentsNotReady(http: KubeHttp, mc: MeetingCluster): Promise<s
     .join('; ');
 }
 
+type Run = (group: string, title: string, fn: () => Promise<Outcome>) => Promise<Outcome>;
+
+/**
+ * ICE straight to the SFU, UDP and TCP each on its own: one publisher negotiation, then a connectivity
+ * check to the SFU's candidates of each transport. As in ICE, any candidate that answers is enough.
+ */
+async function checkIce(run: Run, cluster: MeetingCluster, wsUrl: string, token: string, timeoutMs: number): Promise<void> {
+  let opened: Awaited<ReturnType<typeof openIceSession>> | undefined;
+  let openError: unknown;
+  try {
+    opened = await openIceSession(wsUrl, token, timeoutMs);
+  } catch (e) {
+    openError = e;
+  }
+  const { rtc } = cluster.spec.sfu;
+  const ports = { udp: `spec.sfu.rtc.udpPortRange ${rtc.udpPortRange.start}-${rtc.udpPortRange.end}`, tcp: `spec.sfu.rtc.tcpPort ${rtc.tcpPort}` };
+  try {
+    for (const transport of ['udp', 'tcp'] as const) {
+      const label = transport === 'udp' ? 'ICE/UDP' : 'ICE/TCP';
+      const seen = new Set<string>();
+      const candidates = (opened?.session.candidates ?? []).filter((c) => c.transport === transport && c.tcpType !== 'active' && !seen.has(`${c.address}:${c.port}`) && seen.add(`${c.address}:${c.port}`));
+      await run('ice', `${label} to the SFU${candidates.length ? ` ${candidates.map((c) => `${c.address}:${c.port}`).join(', ')}` : ''}`, async () => {
+        if (!opened) return fail(errorText(openError), 'the SFU does not answer a publisher offer over signalling: see its logs (kubectl logs) for the negotiation error');
+        if (!candidates.length) {
+          return transport === 'tcp'
+            ? { status: 'warn', detail: 'the SFU offers no ICE/TCP candidate', hint: `clients whose network blocks UDP then need TURN/TLS: set ${ports.tcp} and open it` }
+            : fail('the SFU offers no UDP candidate', `LiveKit gathered no UDP address: check ${ports.udp} and how it learns its public IP (spec.cloud)`);
+        }
+        const failures: string[] = [];
+        let firstError: unknown;
+        for (const c of candidates) {
+          try {
+            const r = await iceCheck(c, opened.session, timeoutMs);
+            return pass(`${c.address}:${c.port} (${c.type}) answered the ICE check in ${r.ms} ms, seeing this client as ${r.mapped}`);
+          } catch (e) {
+            firstError ??= e;
+            failures.push(`${c.address}:${c.port}: ${errorText(e)}`);
+          }
+        }
+        const c = candidates[0]!;
+        return fail(failures.join('; '), `${connectionHint(firstError, { host: c.address, port: c.port, transport })} (the SFU's ${transport === 'udp' ? 'UDP ports' : 'ICE/TCP port'}: ${ports[transport]}, on every SFU node)`);
+      });
+    }
+  } finally {
+    opened?.close();
+  }
+}
+
 export async function checkCluster(http: KubeHttp, namespace: string, name: string, o: CheckOptions): Promise<ClusterReport> {
   const checks: CheckResult[] = [];
-  const run = async (group: string, title: string, fn: () => Promise<Outcome>): Promise<Outcome> => {
+  const run: Run = async (group, title, fn) => {
     const t0 = Date.now();
     let out: Outcome;
     try {
@@ -158,7 +207,7 @@ export async function checkCluster(http: KubeHttp, namespace: string, name: stri
     });
   } else skip('signalling', 'WebSocket join', 'the token check failed');
   if (!joined) {
-    for (const g of ['sovereignty', 'stun', 'turn', 'media']) skip(g, g, 'no JoinResponse: signalling failed');
+    for (const g of ['sovereignty', 'stun', 'turn', 'ice', 'media']) skip(g, g, 'no JoinResponse: signalling failed');
     return done();
   }
 
@@ -199,6 +248,8 @@ export async function checkCluster(http: KubeHttp, namespace: string, name: stri
     const privateCa = ice.transport === 'tls' && !(await publiclyTrusted(ice.host, ice.port, ice.host, o.timeoutMs).catch(() => true));
     relays.push({ ice, username: x.username, credential: x.credential, ...(privateCa ? { privateCa } : {}) });
   }
+
+  await checkIce(run, cluster, urls.ws, await token(`${identity}-ice`, `${identity}-ice`), o.timeoutMs);
 
   if (!o.media) {
     skip('media', 'calls', 'not asked (--no-media)');

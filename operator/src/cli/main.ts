@@ -19,7 +19,7 @@ import { KubeHttp, userAgent } from '../kube/http.js';
 import { mintJoin } from './token.js';
 import { checkCluster } from '../check/run.js';
 import { connectivitySummary, exitCode, TextPrinter, type ClusterReport } from '../check/report.js';
-import { checkCronJob } from '../check/cronjob.js';
+import { checkCronJob } from '../render/connectivity-check.js';
 import { loadCluster } from '../check/access.js';
 import { ANNOTATION_CONNECTIVITY } from '../api/names.js';
 import { disposeCalls } from '../check/call.js';
@@ -123,6 +123,7 @@ export function program(out: (s: string) => void = (s) => process.stdout.write(s
     .option('--cache-sync-timeout-seconds <n>', 'exit when a watched kind cannot be listed by then (RBAC, CRDs missing)', '120')
     .option('--operator-pod-labels <k=v,...>', "the operator's own pod labels: each managed Redis's NetworkPolicy lets these pods (in --operator-namespace) read LiveKit's room placement, which upgrade status reports")
     .option('--operator-namespace <ns>', 'namespace of the operator pods named by --operator-pod-labels', process.env.POD_NAMESPACE ?? '')
+    .option('--operator-image <image>', "the operator's own image: spec.checks runs `meet-operator check` in it (the chart sets it)", process.env.OPERATOR_IMAGE ?? '')
     .option('--max-total-sfu-nodes <n>', 'SFU pods all autoscaled MeetingClusters may run together; shared by load, each keeping its minReplicas (default: no limit)')
     .action((o: RunFlags) => runOperator(o));
 
@@ -192,6 +193,7 @@ interface RunFlags {
   cacheSyncTimeoutSeconds: string;
   maxTotalSfuNodes?: string;
   operatorPodLabels?: string;
+  operatorImage: string;
   operatorNamespace: string;
 }
 
@@ -307,6 +309,7 @@ function runOperator(o: RunFlags): void {
     cacheSyncTimeoutSeconds: positive('--cache-sync-timeout-seconds', o.cacheSyncTimeoutSeconds),
     ...(o.maxTotalSfuNodes === undefined ? {} : { maxTotalSfuNodes: positive('--max-total-sfu-nodes', o.maxTotalSfuNodes) }),
     ...(peer ? { operatorPeer: peer } : {}),
+    ...(o.operatorImage ? { operatorImage: o.operatorImage } : {}),
     log,
   });
   const shutdown = (signal: string) => {

@@ -83,7 +83,7 @@ export class ClusterWrites {
     // message must not change from one reconcile to the next when the same children fail.
     const applied: Change[] = [];
     const failed: string[] = [];
-    const tasks = nodePortServicesFirst(desired).flatMap((i) => {
+    const tasksOf = (indexes: number[]) => indexes.flatMap((i) => {
       const obj = desired[i]!;
       // Generated Secrets go in the same parallel batch as the other children: no other child holds
       // a credential (they name the Secrets; render.test.ts checks), so a Secret that turns out to
@@ -107,8 +107,14 @@ export class ClusterWrites {
         }
       }];
     });
+    // A RoleBinding goes once its Role is written: the API server checks a binding against the rules
+    // of the Role it names (RBAC escalation prevention), and refuses it (404) while that Role is missing.
+    const order = nodePortServicesFirst(desired);
+    const bindings = order.filter((i) => desired[i]!.kind === 'RoleBinding');
     try {
-      await new ReconcileWrites(this.budget).run(tasks);
+      const writes = new ReconcileWrites(this.budget);
+      await writes.run(tasksOf(order.filter((i) => !bindings.includes(i))));
+      if (bindings.length) await writes.run(tasksOf(bindings));
     } catch (e) {
       throw new PartialApplyError(e, applied.filter(Boolean));
     }

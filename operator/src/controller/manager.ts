@@ -49,6 +49,8 @@ export interface ManagerOptions {
   maxTotalSfuNodes?: number;
   /** The operator's own pods, let through each managed Redis's NetworkPolicy. */
   operatorPeer?: OperatorPeer;
+  /** The operator's own image, which spec.checks runs the check in. */
+  operatorImage?: string;
   log: Logger;
   /** Called when leadership is lost (default: the process exits so a fresh one starts clean). */
   onLostLeadership?: () => void;
@@ -130,6 +132,7 @@ export class Manager {
       writes: pLimit(o.concurrency),
       metrics: this.metrics,
       ...(o.operatorPeer ? { operatorPeer: o.operatorPeer } : {}),
+      ...(o.operatorImage ? { operatorImage: o.operatorImage } : {}),
       scaling: { outcome: (key) => this.autoscaler.outcome(key), ...(o.maxTotalSfuNodes ? { maxTotalSfuNodes: o.maxTotalSfuNodes } : {}) },
     });
     if (o.leaderElect) {

@@ -27,6 +27,16 @@ describe('MeetingCluster series', () => {
     ]);
   });
 
+  it('adds the last connectivity check: its counts by result, and when it ended', () => {
+    const check = { at: '2026-12-08T04:00:00Z', status: 'fail' as const, passed: 11, warnings: 1, failed: ['stun/STUN Binding', 'turn/TURN/UDP allocate'] };
+    expect(clusterSeries({}, undefined, check)).toEqual([
+      { metric: 'connectivityChecks', labels: { result: 'passed' }, value: 11 },
+      { metric: 'connectivityChecks', labels: { result: 'warnings' }, value: 1 },
+      { metric: 'connectivityChecks', labels: { result: 'failed' }, value: 2 },
+      { metric: 'connectivityCheckTime', labels: {}, value: Date.parse('2026-12-08T04:00:00Z') / 1000 },
+    ]);
+  });
+
   it('exports them per cluster, drops a condition\'s old reason when it changes, and all of a deleted cluster', async () => {
     const m = new OperatorMetrics();
     m.observeCluster('interieur', 'visio', status, { maxSfuPods: 6, targetParticipantsPerPod: 100 });

@@ -2,6 +2,7 @@
 // each MeetingCluster's status as series, which the chart's alert rules and dashboards read
 // (charts/meet-operator/rules). Only the leader reconciles, so only the leader exports the latter.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ConnectivitySummary } from '../api/connectivity.js';
 import type { MeetingClusterStatus } from '../api/types.js';
 
 /** One series of a MeetingCluster (namespace and name are added by the exporter). */
@@ -20,6 +21,8 @@ const CLUSTER_GAUGES = {
   participants: { name: 'meet_meetingcluster_participants', help: 'Participants on a MeetingCluster\'s SFU pods, as the autoscaler last read them', labels: [] },
   rooms: { name: 'meet_meetingcluster_rooms', help: 'Rooms on a MeetingCluster\'s SFU pods, as the autoscaler last read them', labels: [] },
   turnCertificateExpiry: { name: 'meet_meetingcluster_turn_certificate_expiry_timestamp_seconds', help: 'When the certificate the TURN server terminates TLS with expires (Unix time)', labels: ['secret'] },
+  connectivityChecks: { name: 'meet_meetingcluster_connectivity_checks', help: 'Checks of the last meet-operator check --report of a MeetingCluster, by result (passed, warnings, failed)', labels: ['result'] },
+  connectivityCheckTime: { name: 'meet_meetingcluster_connectivity_check_timestamp_seconds', help: 'When the last meet-operator check --report of a MeetingCluster ended (Unix time)', labels: [] },
 } as const;
 
 /** The participants autoscaler's bounds, when it runs (the rules compare the load with them). */
@@ -29,7 +32,7 @@ export interface AutoscalerBounds {
 }
 
 /** A MeetingCluster's status as series: pure, so what the rules read is tested without a server. */
-export function clusterSeries(status: MeetingClusterStatus, bounds?: AutoscalerBounds): ClusterSeries[] {
+export function clusterSeries(status: MeetingClusterStatus, bounds?: AutoscalerBounds, connectivity?: ConnectivitySummary): ClusterSeries[] {
   const series: ClusterSeries[] = (status.conditions ?? []).map((c) => ({ metric: 'condition', labels: { type: c.type, status: c.status, reason: c.reason }, value: 1 }));
   const pods = { desired: status.desiredReplicas, running: status.replicas, ready: status.readyReplicas };
   for (const [state, value] of Object.entries(pods)) if (value !== undefined) series.push({ metric: 'sfuPods', labels: { state }, value });
@@ -38,6 +41,11 @@ export function clusterSeries(status: MeetingClusterStatus, bounds?: AutoscalerB
   if (status.rooms !== undefined) series.push({ metric: 'rooms', labels: {}, value: status.rooms });
   const cert = status.turnCertificate;
   if (cert) series.push({ metric: 'turnCertificateExpiry', labels: { secret: cert.secretName }, value: Date.parse(cert.notAfter) / 1000 });
+  if (connectivity) {
+    const counts = { passed: connectivity.passed, warnings: connectivity.warnings, failed: connectivity.failed.length };
+    for (const [result, value] of Object.entries(counts)) series.push({ metric: 'connectivityChecks', labels: { result }, value });
+    series.push({ metric: 'connectivityCheckTime', labels: {}, value: Date.parse(connectivity.at) / 1000 });
+  }
   return series;
 }
 
@@ -67,9 +75,9 @@ export class OperatorMetrics {
   }
 
   /** Replaces a MeetingCluster's series with those of its status. */
-  observeCluster(namespace: string, name: string, status: MeetingClusterStatus, bounds?: AutoscalerBounds): void {
+  observeCluster(namespace: string, name: string, status: MeetingClusterStatus, bounds?: AutoscalerBounds, connectivity?: ConnectivitySummary): void {
     this.forgetCluster(namespace, name);
-    const set = clusterSeries(status, bounds).map((s) => ({ ...s, labels: { namespace, name, ...s.labels } }));
+    const set = clusterSeries(status, bounds, connectivity).map((s) => ({ ...s, labels: { namespace, name, ...s.labels } }));
     for (const s of set) this.clusterGauges[s.metric].set(s.labels, s.value);
     this.published.set(`${namespace}/${name}`, set);
   }

@@ -67,6 +67,35 @@ describe('Reconciler, API server failing part-way through a batch', () => {
   });
 });
 
+describe('Reconciler, spec.checks', () => {
+  it('writes the check\'s RoleBinding only once its Role is written (the API server refuses a binding to a missing Role)', async () => {
+    const written = new Set<string>();
+    const order: string[] = [];
+    let rv = 100;
+    const http: ListWatcher = {
+      async request(method: string, _path: string, opts: { body?: KubeObject } = {}) {
+        const body = opts.body ?? ({ metadata: {} } as KubeObject);
+        if (method === 'PATCH' && body.kind === 'Role') await new Promise((r) => setTimeout(r, 30)); // a slow answer
+        if (method === 'PATCH' && body.kind === 'RoleBinding' && !written.has(`Role/${body.roleRef.name}`)) {
+          throw Object.assign(new Error(`rolebindings "${body.metadata.name}" not found`), { statusCode: 404 });
+        }
+        if (method === 'PATCH' && body.kind) (written.add(`${body.kind}/${body.metadata.name}`), order.push(body.kind));
+        return { ...body, metadata: { ...body.metadata, resourceVersion: String(++rv) } };
+      },
+      stream: () => Promise.reject(new Error('this test does not watch')),
+    };
+    const informer = (type: (typeof CHILD_TYPES)[number]) => new Informer({ http, type, namespaces: [], log: silentLogger });
+    const clusters = informer(MEETING_CLUSTER);
+    const reconciler = new Reconciler({ http, caches: { clusters, children: new Map(CHILD_TYPES.map((t) => [t.kind, informer(t)])) }, events: { record: () => {} }, log: silentLogger, writes: pLimit(8), operatorImage: 'registry.example/meet-operator:1' });
+    const m = baseManifest();
+    m.spec.checks = { schedule: '@hourly' };
+    clusters.upsert({ ...m, metadata: { ...m.metadata, uid: 'uid-1', generation: 1, resourceVersion: '1' } } as KubeObject);
+    await reconciler.reconcile(`${m.metadata.namespace}/${m.metadata.name}`);
+    expect(order).toContain('CronJob');
+    expect(order.indexOf('RoleBinding')).toBeGreaterThan(order.indexOf('Role'));
+  });
+});
+
 describe('Reconciler, status as metrics', () => {
   it('exports the status it wrote as series, and drops them when the MeetingCluster is gone', async () => {
     const metrics = new OperatorMetrics();

@@ -51,6 +51,8 @@ export interface ReconcilerDeps {
   metrics?: Pick<OperatorMetrics, 'observeCluster' | 'forgetCluster'>;
   /** The operator's pods, let through each managed Redis's NetworkPolicy (--operator-pod-labels). */
   operatorPeer?: OperatorPeer;
+  /** The operator's own image: spec.checks runs `meet-operator check` in it (--operator-image). */
+  operatorImage?: string;
 }
 
 /**
@@ -258,6 +260,7 @@ export class Reconciler {
       applyErrors: written.errors,
       scaling: scalingReport(cluster, outcome, this.d.scaling?.maxTotalSfuNodes, live.status),
       ...connectivityOf(live),
+      ...(cluster.spec.checks ? { checks: { scheduled: Boolean(this.d.operatorImage) } } : {}),
       ...(plan.turnCertificate ? { turnCertificate: plan.turnCertificate } : {}),
       sovereignty: plan.sovereignty,
       // New pods that do not start (a bad image, say) hold the upgrade, not the SFU: say why there.
@@ -300,7 +303,7 @@ export class Reconciler {
     // The participants autoscaler's bounds (an HPA's are its own).
     const a = cluster?.spec.autoscaling;
     const bounds = a?.enabled && a.metric === 'participants' ? { maxSfuPods: a.maxReplicas, targetParticipantsPerPod: a.targetParticipantsPerNode } : undefined;
-    this.d.metrics?.observeCluster(live.metadata.namespace!, live.metadata.name, status, bounds);
+    this.d.metrics?.observeCluster(live.metadata.namespace!, live.metadata.name, status, bounds, connectivityOf(live).connectivity);
   }
 
   /**
@@ -403,6 +406,7 @@ export class Reconciler {
       sfuSlot: slot,
       ...(autoscaledReplicas === undefined ? {} : { autoscaledReplicas }),
       ...(this.d.operatorPeer ? { operatorPeer: this.d.operatorPeer } : {}),
+      ...(this.d.operatorImage ? { operatorImage: this.d.operatorImage } : {}),
       ...(turnTlsRevision ? { turnTlsRevision } : {}),
     };
     const entry = { cluster, inputs, ...desiredState(cluster, values, owner, options) };

@@ -72,4 +72,13 @@ describe('ConnectivityVerified (the last meet-operator check --report)', () => {
     // Ready is about the components, not the check.
     expect(conditionOf(computeStatus({ ...base, cluster, connectivity: { ...summary, status: 'fail', failed: ['x'] } }), 'Ready').reason).not.toBe('ChecksFailed');
   });
+  it('spec.checks: Unknown until the first scheduled run reports, and says why when the operator cannot schedule it', () => {
+    const checked = { ...cluster, spec: { ...cluster.spec, checks: { schedule: '@hourly', timeoutSeconds: 10 } } };
+    expect(conditionOf(computeStatus({ ...base, cluster: checked, checks: { scheduled: true } }), 'ConnectivityVerified')).toMatchObject({ status: 'Unknown', reason: 'CheckPending' });
+    const unscheduled = conditionOf(computeStatus({ ...base, cluster: checked, checks: { scheduled: false } }), 'ConnectivityVerified');
+    expect(unscheduled).toMatchObject({ status: 'Unknown', reason: 'CheckNotScheduled' });
+    expect(unscheduled.message).toMatch(/^spec\.checks: .*--operator-image/);
+    // A report wins once there is one.
+    expect(conditionOf(computeStatus({ ...base, cluster: checked, checks: { scheduled: true }, connectivity: { ...summary, status: 'pass', failed: [] } }), 'ConnectivityVerified')).toMatchObject({ status: 'True', reason: 'ChecksPassed' });
+  });
 });

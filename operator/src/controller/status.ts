@@ -39,6 +39,8 @@ export interface StatusInput {
   scaling?: ScalingReport;
   /** The last `meet-operator check --report` result (its annotation). */
   connectivity?: ConnectivitySummary;
+  /** spec.checks asked for, and whether this operator could schedule it (it knows its own image). */
+  checks?: { scheduled: boolean };
   /** The TURN server's TLS certificate, when it terminates TLS and its Secret exists. */
   turnCertificate?: TurnCertificateStatus;
   now: string;
@@ -109,6 +111,7 @@ interface Facts {
   scaling?: ScalingReport;
   upgrade?: StatusInput['upgrade'];
   connectivity?: ConnectivitySummary;
+  checks?: StatusInput['checks'];
   signalling: string;
 }
 
@@ -132,11 +135,16 @@ const CONDITIONS: ConditionRule[] = [
   (f) => (f.applyErrors.length ? cond('Degraded', true, 'ApplyFailed', f.applyErrors.join('; '), f.generation) : cond('Degraded', false, 'AsExpected', 'no error', f.generation)),
   (f) => (f.scaling ? cond('ScalingActive', f.scaling.condition.status, f.scaling.condition.reason, f.scaling.condition.message, f.generation) : undefined),
   (f) => (f.upgrade ? cond('Upgrading', f.upgrade.status, f.upgrade.reason, f.upgrade.message, f.generation) : undefined),
-  (f) => (f.connectivity ? connectivityCondition(f.connectivity, f.generation) : undefined),
+  (f) => connectivityCondition(f),
 ];
 
 /** ConnectivityVerified from the last `check --report`: its time, and what failed with the first hint. */
-function connectivityCondition(c: ConnectivitySummary, generation: number): Omit<Condition, 'lastTransitionTime'> {
+function connectivityCondition(f: Facts): Omit<Condition, 'lastTransitionTime'> | undefined {
+  const { connectivity: c, checks, generation } = f;
+  if (checks && !checks.scheduled) {
+    return cond('ConnectivityVerified', 'Unknown', 'CheckNotScheduled', 'spec.checks: this operator was started without --operator-image (the chart sets it), so it cannot run the check in its own image; restart it with --operator-image', generation);
+  }
+  if (!c) return checks ? cond('ConnectivityVerified', 'Unknown', 'CheckPending', 'spec.checks: the scheduled check has not reported yet', generation) : undefined;
   const counts = `${c.passed} passed, ${c.warnings} warnings`;
   if (c.status !== 'fail') return cond('ConnectivityVerified', true, 'ChecksPassed', `meet-operator check at ${c.at}: ${counts}`, generation);
   return cond('ConnectivityVerified', false, 'ChecksFailed', `meet-operator check at ${c.at}: failed ${c.failed.join(', ')}; ${counts}${c.hint ? `; hint: ${c.hint}` : ''}`, generation);
@@ -182,6 +190,7 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
     ...(i.scaling ? { scaling: i.scaling } : {}),
     ...(i.upgrade ? { upgrade: i.upgrade } : {}),
     ...(i.connectivity ? { connectivity: i.connectivity } : {}),
+    ...(i.checks ? { checks: i.checks } : {}),
     signalling: endpoints.signalling,
   };
   const conditions = CONDITIONS.map((rule) => rule(facts)).filter((c) => c !== undefined);

@@ -28,6 +28,11 @@ export const CHILD_TYPES: readonly ResourceType[] = [
   T('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies'),
   T('monitoring.coreos.com/v1', 'ServiceMonitor', 'servicemonitors'),
   T('cert-manager.io/v1', 'Certificate', 'certificates'),
+  // spec.checks: the check's CronJob and its least-privilege identity.
+  T('v1', 'ServiceAccount', 'serviceaccounts'),
+  T('rbac.authorization.k8s.io/v1', 'Role', 'roles'),
+  T('rbac.authorization.k8s.io/v1', 'RoleBinding', 'rolebindings'),
+  T('batch/v1', 'CronJob', 'cronjobs'),
 ];
 
 /**

@@ -21,6 +21,8 @@ export interface RenderOptions {
    * rolls them (side by side, no meeting cut). coturn reloads in place and needs none.
    */
   turnTlsRevision?: string;
+  /** The operator's own image (spec.checks runs `meet-operator check` in it); unknown: no CronJob. */
+  operatorImage?: string;
 }
 
 export interface OperatorPeer {

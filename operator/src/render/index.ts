@@ -7,6 +7,7 @@ import { renderContext, type GeneratedSecrets, type RenderOptions } from './cont
 import { addNetworkPolicies } from './network.js';
 import { addRedis } from './redis.js';
 import { addCpuAutoscaler } from './cpu-autoscaler.js';
+import { addConnectivityCheck } from './connectivity-check.js';
 import { addGeneratedSecrets } from './secrets.js';
 import { addSfu } from './sfu.js';
 import { addTurn } from './turn.js';
@@ -15,7 +16,7 @@ export type { GeneratedSecrets, RenderOptions } from './context.js';
 export type { RenderedObject } from '../kube/object.js';
 
 /** Apply order: what others reference first (as Helm orders an install). */
-const KIND_ORDER = ['Secret', 'ConfigMap', 'Certificate', 'Service', 'StatefulSet', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor'];
+const KIND_ORDER = ['Secret', 'ConfigMap', 'Certificate', 'ServiceAccount', 'Role', 'RoleBinding', 'Service', 'StatefulSet', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor', 'CronJob'];
 
 export function renderCluster(mc: MeetingCluster, secrets: GeneratedSecrets, options: RenderOptions = {}): RenderedObject[] {
   const ctx = renderContext(mc, secrets, options);
@@ -27,6 +28,7 @@ export function renderCluster(mc: MeetingCluster, secrets: GeneratedSecrets, opt
   addRedis(chart, ctx);
   addNetworkPolicies(chart, ctx);
   addCpuAutoscaler(chart, ctx);
+  addConnectivityCheck(chart, ctx);
   const objects = chart.toJson() as RenderedObject[];
   const rank = (o: RenderedObject) => KIND_ORDER.indexOf(o.kind);
   return objects.sort((a, b) => rank(a) - rank(b) || a.metadata.name.localeCompare(b.metadata.name));

@@ -297,6 +297,32 @@ describe('TURN', () => {
     expect(byKind(render(baseManifest()), 'Certificate')).toEqual([]);
   });
 
+  it('spec.checks: the check CronJob in the operator image, owned like every child, with its least-privilege identity', () => {
+    const withChecks = modified((m) => (m.spec.checks = { schedule: '*/10 * * * *', caConfigMap: 'ministry-ca', url: 'wss://visio.justice.example' }));
+    const objects = render(withChecks, { operatorImage: 'registry.justice.gouv.fr/meet-operator:0.1.0' });
+    const names = (kind: string) => byKind(objects, kind).map((o) => o.metadata.name);
+    for (const kind of ['ServiceAccount', 'Role', 'RoleBinding', 'CronJob']) expect(names(kind)).toEqual(['visio-connectivity-check']);
+    // The operator's labels: it watches, owns and prunes them like the rest.
+    for (const kind of ['ServiceAccount', 'Role', 'RoleBinding', 'CronJob']) {
+      expect(find(objects, kind, 'visio-connectivity-check').metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'meet-operator', 'meet.sovereign.io/cluster': 'visio', 'app.kubernetes.io/component': 'connectivity-check' });
+    }
+    const cj = find(objects, 'CronJob', 'visio-connectivity-check');
+    expect(cj.spec.schedule).toBe('*/10 * * * *');
+    const pod = cj.spec.jobTemplate.spec.template;
+    // Its pods are not the operator's (its pod informer would wake clusters for nothing).
+    expect(pod.metadata.labels['app.kubernetes.io/managed-by']).toBeUndefined();
+    expect(pod.spec.containers[0].image).toBe('registry.justice.gouv.fr/meet-operator:0.1.0');
+    expect(pod.spec.containers[0].args).toEqual(['check', 'visio', '-n', 'justice', '--report', '-o', 'json', '--timeout', '10s', '--url', 'wss://visio.justice.example']);
+    expect(pod.spec.volumes).toContainEqual({ name: 'ca', configMap: { name: 'ministry-ca' } });
+    // Applied after the identity it runs as.
+    const kinds = objects.map((o) => o.kind);
+    expect(kinds.indexOf('RoleBinding')).toBeLessThan(kinds.indexOf('CronJob'));
+    // Without spec.checks, or without the operator's image to run it in: none of it.
+    for (const none of [render(baseManifest(), { operatorImage: 'registry.justice.gouv.fr/meet-operator:0.1.0' }), render(withChecks)]) {
+      for (const kind of ['ServiceAccount', 'Role', 'RoleBinding', 'CronJob']) expect(byKind(none, kind)).toEqual([]);
+    }
+  });
+
   it('rolls embedded TURN\'s SFU pods when their certificate changes, not coturn\'s', () => {
     const embedded = (m: Manifest) => ((m.spec.turn = { mode: 'embedded', domain: 'turn.justice.example', issuerRef: { name: 'ministry-ca' } }), (m.spec.sovereignty = { stunServers: ['stun.justice.example:3478'] }));
     const objects = render(modified(embedded), { turnTlsRevision: 'abc123' });

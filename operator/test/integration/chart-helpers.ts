@@ -10,6 +10,9 @@ import { AuditReader, type AuditEvent } from '../audit-log.js';
 import { parse, parseAllDocuments } from 'yaml';
 import { CHILD_TYPES, EVENT, LEASE, MEETING_CLUSTER, POD, type ResourceType } from '../../src/kube/resources.js';
 import { kubectlOk, type Result } from './kubectl.js';
+import { checkCronJob } from '../../src/render/connectivity-check.js';
+import { validateMeetingCluster } from '../../src/api/validate.js';
+import { baseManifest } from '../specs.js';
 import { spawnNode } from './operator-process.js';
 
 export const CHART = 'charts/meet-operator';
@@ -121,7 +124,16 @@ export function namespacedGrantsFromCode(): string[] {
     ...CHILD_TYPES.flatMap((t) => grant(t, ['list', 'watch', 'create', 'patch', 'delete', ...(t.kind === 'Secret' ? ['get'] : [])])),
     ...grant(POD, ['list', 'watch', 'patch', 'delete']),
     ...grant(EVENT, ['create', 'list']),
-  ].sort();
+    // Held to be granted: spec.checks' Role, whatever its names (RBAC lets no one grant what it lacks).
+    ...grants(checkRoleRules().map(({ resourceNames: _, ...r }) => r)),
+  ].filter((g, i, all) => all.indexOf(g) === i).sort();
+}
+
+/** The rules of the Role spec.checks renders (operator/src/check/cronjob.ts), for any cluster. */
+function checkRoleRules(): PolicyRule[] {
+  const mc = validateMeetingCluster(baseManifest()).cluster!;
+  const role = checkCronJob(mc, { image: 'any', schedule: '@hourly', timeoutSeconds: 10 }).find((o) => o.kind === 'Role');
+  return (role as unknown as { rules: PolicyRule[] }).rules;
 }
 
 /** Leader election (operator/src/kube/leader.ts): GET and PUT the named Lease, POST to create it. */

@@ -205,15 +205,18 @@ const OTHER = 'chart-it-b';
 const FULLNAME = `${RELEASE}-meet-operator`;
 const SA_USER = `system:serviceaccount:${SYSTEM_NS}:${FULLNAME}`;
 const LEASE_NAME = 'meet-operator-chart-it'; // not the default: other suites run operators on this control plane
-const INSTALL_VALUES = { leaderElection: { enabled: true, leaseName: LEASE_NAME }, logLevel: 'debug', resyncSeconds: 5, extraArgs: ['--relist-seconds=900'] };
+// The operator image from the ministry's mirror: spec.checks runs it, and the example allows only that registry.
+const INSTALL_VALUES = { image: { registry: 'registry.interieur.example' }, leaderElection: { enabled: true, leaseName: LEASE_NAME }, logLevel: 'debug', resyncSeconds: 5, extraArgs: ['--relist-seconds=900'] };
 
+/** spec.checks, scheduled once a year: the objects exist, no Job runs during the test. */
+const withChecks = (m: any) => (m.spec.checks = { schedule: '0 3 1 1 *' });
 const embeddedTurn = (m: any) => {
   m.spec.turn = { mode: 'embedded', domain: 'turn.interieur.example', certificate: 'orn:ows:idauth::1:server-certificate/turn' };
   m.spec.sovereignty.stunServers = ['stun.interieur.example:3478'];
 };
 const leading = (op: ChartOperator) => eventually('operator leading', () => (op.logs.some((l) => l.includes('"msg":"starting workers"')) ? true : undefined), 60_000);
 const children = (ns: string): string[] =>
-  JSON.parse(kubectlOk(['get', 'secrets,configmaps,services,deployments,statefulsets,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers', '-n', ns, '-l', 'meet.sovereign.io/cluster=visio', '-o', 'json']))
+  JSON.parse(kubectlOk(['get', 'secrets,configmaps,services,deployments,statefulsets,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers,serviceaccounts,roles,rolebindings,cronjobs', '-n', ns, '-l', 'meet.sovereign.io/cluster=visio', '-o', 'json']))
     .items.map((o: any) => `${o.kind}/${o.metadata.name}`).sort();
 
 let op: ChartOperator | undefined;
@@ -289,16 +292,23 @@ describe('the chart, installed on the control plane', () => {
     expect(lease.spec.holderIdentity).toBe('chart-it-op-1');
 
     ensureNamespace(WATCHED);
-    apply(manifest(WATCHED));
+    // spec.checks as well: the API server lets no one grant rights it lacks, so the check's Role being
+    // created proves the chart gives the operator what it hands on (once a year: no Job runs here).
+    apply(manifest(WATCHED, withChecks));
     const t0 = Date.now();
     const mc = await waitReady(WATCHED, 120_000);
     console.log(`Ready=True in ${Date.now() - t0} ms under the chart's ClusterRole`);
     for (const t of ['SFUAvailable', 'TURNAvailable', 'RedisAvailable', 'Sovereign']) expect(condition(mc, t)?.status).toBe('True');
     expect(children(WATCHED)).toEqual(expect.arrayContaining(['Deployment/visio-turn', 'Secret/visio-turn-secret', 'StatefulSet/visio-redis']));
+    const check = 'visio-connectivity-check';
+    expect(children(WATCHED)).toEqual(expect.arrayContaining([`CronJob/${check}`, `Role/${check}`, `RoleBinding/${check}`, `ServiceAccount/${check}`]));
+    // In the operator's own image, the one the chart runs.
+    expect(tryGet('cronjob', check, '-n', WATCHED).spec.jobTemplate.spec.template.spec.containers[0].image).toBe(installedDeployment().spec.template.spec.containers[0].image);
+    expect(condition(mc, 'ConnectivityVerified')).toMatchObject({ status: 'Unknown', reason: 'CheckPending' });
 
     // Prune (DELETE) is part of the role too: switch to LiveKit's embedded TURN, coturn goes.
     apply(manifest(WATCHED, embeddedTurn));
-    await eventually('coturn pruned', () => (children(WATCHED).some((id) => /visio-turn(-config|-secret)?$/.test(id)) ? undefined : true), 60_000);
+    await eventually('coturn and the check pruned', () => (children(WATCHED).some((id) => /visio-turn(-config|-secret)?$|connectivity-check/.test(id)) ? undefined : true), 60_000);
     await waitReady(WATCHED, 120_000);
 
     expect(forbiddenLines(op.logs)).toEqual([]);
@@ -320,12 +330,15 @@ describe('the chart, installed on the control plane', () => {
       ['get', `leases.coordination.k8s.io/${LEASE_NAME}`, '-n', SYSTEM_NS], ['update', `leases.coordination.k8s.io/${LEASE_NAME}`, '-n', SYSTEM_NS],
       ['list', 'pods', '-n', WATCHED], ['patch', 'pods', '-n', WATCHED], // the autoscaler: SFU pods and their deletion costs
       ['delete', 'pods', '-n', WATCHED], // an upgrade's deadline: the old SFU pods cut
+      ['create', 'cronjobs.batch', '-n', WATCHED], ['create', 'roles.rbac.authorization.k8s.io', '-n', WATCHED], ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', WATCHED], // spec.checks
+      ['patch', 'meetingclusters.meet.sovereign.io', '-n', WATCHED], ['get', 'pods', '--subresource=proxy', '-n', WATCHED], // held to be granted to the check's Role
     ];
     const no = [
       ['update', 'deployments.apps', '-n', WATCHED], ['get', 'deployments.apps', '-n', WATCHED], ['get', 'configmaps', '-n', WATCHED],
       ['update', 'secrets', '-n', WATCHED], ['delete', 'meetingclusters.meet.sovereign.io', '-n', WATCHED],
-      ['patch', 'meetingclusters.meet.sovereign.io', '-n', WATCHED], ['get', 'pods', '-n', WATCHED], ['create', 'pods', '-n', WATCHED],
-      ['list', 'nodes'], ['get', 'namespaces'], ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', WATCHED],
+      ['get', 'pods', '-n', WATCHED], ['create', 'pods', '-n', WATCHED], ['create', 'jobs.batch', '-n', WATCHED],
+      ['list', 'nodes'], ['get', 'namespaces'], ['escalate', 'roles.rbac.authorization.k8s.io', '-n', WATCHED], ['bind', 'roles.rbac.authorization.k8s.io', '-n', WATCHED],
+      ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
       ['update', 'leases.coordination.k8s.io/some-other-lease', '-n', SYSTEM_NS], ['create', 'leases.coordination.k8s.io', '-n', 'kube-system'],
       ['list', 'customresourcedefinitions.apiextensions.k8s.io'], ['*', '*', '--all-namespaces'],
     ];

@@ -42,6 +42,16 @@ describe('meet-operator check on the real node', () => {
     const json = extra.includes('json') ? JSON.parse(r.stdout) : undefined;
     return { code: r.code ?? -1, checks: json ? json.clusters[0].checks : [], raw: r.stdout + r.stderr, clusters: json?.clusters.length ?? 0 };
   };
+  /** The check (JSON) while the checker's packets that `match` are dropped on the way out. */
+  const checkDropping = async (match: string[]) => {
+    const rule = ['OUTPUT', '-m', 'owner', '--uid-owner', String(CHECKER.uid), ...match, '-j', 'DROP'];
+    execFileSync('iptables', ['-I', ...rule]);
+    try {
+      return await check('-o', 'json');
+    } finally {
+      execFileSync('iptables', ['-D', ...rule]);
+    }
+  };
   const failed = (checks: Check[]) => checks.filter((c) => c.status === 'fail');
   const summary = (checks: Check[]) => checks.map((c) => `${c.status.padEnd(4)} ${c.group}/${c.name}: ${c.detail}${c.hint && c.status !== 'pass' ? `\n       hint: ${c.hint}` : ''}`).join('\n');
 
@@ -80,7 +90,9 @@ describe('meet-operator check on the real node', () => {
     expect(code).toBe(0);
     expect(failed(checks), summary(checks)).toEqual([]);
     const groups = new Set(checks.filter((c) => c.status === 'pass').map((c) => c.group));
-    expect([...groups].sort()).toEqual(['cluster', 'dns', 'media', 'signalling', 'sovereignty', 'stun', 'turn']);
+    expect([...groups].sort()).toEqual(['cluster', 'dns', 'ice', 'media', 'signalling', 'sovereignty', 'stun', 'turn']);
+    // ICE straight to the SFU, each transport on its own: a connectivity check answered over UDP and over TCP.
+    expect(checks.filter((c) => c.group === 'ice').map((c) => `${c.name.split(' ')[0]} ${c.status}`)).toEqual(['ICE/UDP pass', 'ICE/TCP pass']);
     // TURN over UDP and TLS each allocate, and a call goes through each, relay only, plus one direct.
     expect(checks.filter((c) => c.group === 'turn' && c.status === 'pass').map((c) => c.name.split(' ')[0]).sort()).toEqual(['TURN/TLS', 'TURN/UDP']);
     const calls = checks.filter((c) => c.group === 'media' && c.name.startsWith('audio+video'));
@@ -97,19 +109,23 @@ describe('meet-operator check on the real node', () => {
   }, 300_000);
 
   it('UDP blocked on the way: STUN and TURN/UDP fail with the UDP hint; TURN/TLS and the calls still pass', async () => {
-    const rule = ['OUTPUT', '-m', 'owner', '--uid-owner', String(CHECKER.uid), '-p', 'udp', '-j', 'DROP'];
-    execFileSync('iptables', ['-I', ...rule]);
-    let r: Awaited<ReturnType<typeof check>>;
-    try {
-      r = await check('-o', 'json');
-    } finally {
-      execFileSync('iptables', ['-D', ...rule]);
-    }
+    const r = await checkDropping(['-p', 'udp']);
     console.log(`meet-operator check, UDP blocked:\n${summary(r.checks)}`);
     expect(r.code).toBe(1);
     const bad = failed(r.checks);
-    expect(bad.map((c) => `${c.group}/${c.name.split(' ')[0]}`).sort(), summary(r.checks)).toEqual(['stun/STUN', 'turn/TURN/UDP']);
+    expect(bad.map((c) => `${c.group}/${c.name.split(' ')[0]}`).sort(), summary(r.checks)).toEqual(['ice/ICE/UDP', 'stun/STUN', 'turn/TURN/UDP']);
     for (const c of bad) expect(c.hint).toMatch(/no answer over UDP .*UDP is blocked on the way/);
+    expect(bad.find((c) => c.group === 'ice')!.hint).toMatch(/spec\.sfu\.rtc\.udpPortRange/);
+  }, 300_000);
+
+  it('ICE/TCP blocked on the way: only the ICE/TCP check fails, naming the SFU\'s ICE/TCP port', async () => {
+    const tcpPort = stack.m.spec.sfu.rtc?.tcpPort ?? 7881;
+    const r = await checkDropping(['-p', 'tcp', '--dport', String(tcpPort)]);
+    console.log(`meet-operator check, ICE/TCP blocked:\n${summary(r.checks)}`);
+    expect(r.code).toBe(1);
+    const bad = failed(r.checks);
+    expect(bad.map((c) => `${c.group}/${c.name.split(' ')[0]}`), summary(r.checks)).toEqual(['ice/ICE/TCP']);
+    expect(bad[0]!.hint).toMatch(new RegExp(`no answer from \\S+:${tcpPort}/tcp: a firewall .*spec\\.sfu\\.rtc\\.tcpPort ${tcpPort}`));
   }, 300_000);
 
   it('a TURN secret edited by hand and only coturn restarted: both TURN allocations refused with the shared-secret hint', async () => {
@@ -194,7 +210,8 @@ describe('meet-operator check on the real node', () => {
     });
   }, 420_000);
 
-  it('on a schedule in the cluster: the printed CronJob runs check --report in the operator image, and the operator reports ConnectivityVerified', async () => {
+  it('on a schedule in the cluster: spec.checks makes the operator keep a CronJob running check --report in its own image, and ConnectivityVerified follows', async () => {
+    // The printed CronJob (for clusters whose platform team applies it by hand) is accepted by the API server as is.
     const printed = await stack.sb.run({
       name: 'meet-operator-print-cronjob',
       argv: [node, join(process.cwd(), 'dist/cli/bin.js'), 'check', 'visio', '-n', NS, '--print-cronjob', '--image', imageRef('meet-operator'), '--ca-configmap', 'turn-ca', '--url', 'ws://visio.sports.example:7880', '--kubeconfig', kubeconfig],
@@ -203,8 +220,15 @@ describe('meet-operator check on the real node', () => {
       timeoutMs: 30_000,
     });
     expect(printed.code, printed.stderr).toBe(0);
+    kubectlOk(['apply', '--dry-run=server', '-f', '-'], printed.stdout);
     kubectlOk(['create', 'configmap', 'turn-ca', '-n', NS, `--from-file=ca.crt=${ca}`]);
-    kubectlOk(['apply', '-f', '-'], printed.stdout);
+    // Once a year: the Job below is the one that runs.
+    kubectlOk(['patch', 'mc', 'visio', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { checks: { schedule: '0 3 1 1 *', caConfigMap: 'turn-ca', url: 'ws://visio.sports.example:7880' } } })]);
+    const pending = await eventually('ConnectivityVerified pending', () => getJson('mc', 'visio', '-n', NS).status?.conditions?.find((c: any) => c.type === 'ConnectivityVerified' && c.reason === 'CheckPending'), 60_000, 1000);
+    expect(pending.status).toBe('Unknown');
+    const cronJob = getJson('cronjob', 'visio-connectivity-check', '-n', NS);
+    expect(cronJob.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'MeetingCluster', name: 'visio' })]);
+    expect(cronJob.spec.jobTemplate.spec.template.spec.containers[0].image).toBe(imageRef('meet-operator'));
     kubectlOk(['create', 'job', 'check-now', '-n', NS, '--from=cronjob/visio-connectivity-check']);
     const job = await eventually('the check Job finished', () => {
       const j = getJson('job', 'check-now', '-n', NS);
@@ -212,7 +236,7 @@ describe('meet-operator check on the real node', () => {
     }, 240_000, 2000);
     const log = kubectlOk(['logs', '-n', NS, 'job/check-now']);
     expect(job.status.succeeded, log.slice(-3000)).toBe(1);
-    const verified = await eventually('ConnectivityVerified', () => getJson('mc', 'visio', '-n', NS).status?.conditions?.find((c: any) => c.type === 'ConnectivityVerified'), 60_000, 1000);
+    const verified = await eventually('ConnectivityVerified from the report', () => getJson('mc', 'visio', '-n', NS).status?.conditions?.find((c: any) => c.type === 'ConnectivityVerified' && c.reason !== 'CheckPending'), 60_000, 1000);
     console.log(`ConnectivityVerified from the CronJob: ${JSON.stringify(verified)}`);
     expect(verified).toMatchObject({ status: 'True', reason: 'ChecksPassed' });
     // kubectl logs merges stderr (the SDK's warnings) in: the report is the pretty-printed object.

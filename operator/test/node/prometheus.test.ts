@@ -5,11 +5,11 @@
 // rules are loaded with `for: 0s` (the same expressions, labels and annotations): how long each
 // waits is promtool's test (alert-rules.test.ts); this one proves the series and the PromQL meet.
 // coturn is not scraped: Debian's coturn 4.6.1 is built without Prometheus support.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import { eventually, eventuallyAsync, kubectlOk } from '../integration/kubectl.js';
 import { getJson } from '../integration/meetingcluster.js';
@@ -37,6 +37,7 @@ describe('a real Prometheus scrapes the operator and livekit-server: dashboards 
   const dir = mkdtempSync(join(tmpdir(), 'meet-prometheus-'));
   let prometheus: ChildProcess | undefined;
   const probes: LiveProbe[] = [];
+  let checkReport: { checks: { status: string }[] } = { checks: [] };
 
   /** The scrape configuration, with the labels the ServiceMonitors would give (the chart's for the operator, the operator's for the SFU). */
   const writeConfig = (operator: any, sfu: any) =>
@@ -64,6 +65,15 @@ describe('a real Prometheus scrapes the operator and livekit-server: dashboards 
     const join_ = async (identity: string, publish: boolean) => new LiveProbe(stack.sb, `prom-${identity}`, 'participant', { url: `ws://${realNode().ip}:7880`, token: await stack.token(identity, 'dashboards'), publish, relay: false, seconds: 600 });
     probes.push(await join_('alice', true), await join_('bob', false));
     await probes[1]!.waitFor((e) => e.event === 'frames' && e.peak > 1000, 30_000, 'the tone heard');
+    // A real check with --report (no calls: the one above is the dashboards' load): the connectivity
+    // panel's series. Its public names resolve nowhere here, so it reports failures, which is data too.
+    writeFileSync(join(dir, 'turn-ca.pem'), stack.turnCert);
+    const check = spawnSync(process.execPath, ['dist/cli/bin.js', 'check', 'visio', '-n', NS, '--url', `ws://${realNode().ip}:7880`, '--no-media', '--report', '-o', 'json', '--kubeconfig', inject('kubeconfig')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'turn-ca.pem') },
+    });
+    checkReport = JSON.parse(check.stdout).clusters[0];
   }, 400_000);
 
   afterAll(async () => {
@@ -94,6 +104,10 @@ describe('a real Prometheus scrapes the operator and livekit-server: dashboards 
     await eventuallyAsync('the call counted', async () => ((await seen()) === 2 ? true : undefined), 60_000, 2000).catch(() => undefined);
     console.log(`Prometheus answered ${queries.length} dashboard queries; the call seen as ${await seen()} participants (meet_meetingcluster_participants)`);
     expect(await seen()).toBe(2);
+    // The check's counts as Prometheus has them are the report's.
+    const counted = Object.fromEntries(((await api(`/api/v1/query?query=${encodeURIComponent(`meet_meetingcluster_connectivity_checks{namespace="${NS}"}`)}`)).result as any[]).map((r) => [r.metric.result, Number(r.value[1])]));
+    const byStatus = (s: string) => checkReport.checks.filter((c) => c.status === s).length;
+    expect(counted).toEqual({ passed: byStatus('pass'), warnings: byStatus('warn'), failed: Math.min(8, byStatus('fail')) });
     expect(await firing('MeetingClusterRedisUnavailable')).toEqual([]);
   }, 200_000);
 

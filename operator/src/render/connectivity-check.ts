@@ -2,10 +2,13 @@
 // image with `check --report`, and exactly the rights that needs, in the ministry's namespace: read
 // its MeetingCluster and write the result annotation on it, read its API keys Secret (to sign a
 // participant's token), list its pods and read their metrics through the API server's pod proxy.
-import { ANNOTATION_CONNECTIVITY, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME, LABEL_PART_OF } from '../api/names.js';
+// spec.checks renders the same objects as the operator's own children; --print-cronjob prints them
+// for a platform team to apply by hand.
+import { ApiObject, type Chart } from 'cdk8s';
+import { ANNOTATION_CONNECTIVITY, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME, LABEL_PART_OF, standardLabels } from '../api/names.js';
 import type { MeetingCluster } from '../api/types.js';
-import { secretRefs } from '../render/context.js';
 import type { RenderedObject } from '../kube/object.js';
+import { secretRefs, type RenderContext } from './context.js';
 
 export interface CheckCronJobOptions {
   image: string;
@@ -20,13 +23,17 @@ export interface CheckCronJobOptions {
 
 export const checkObjectName = (mc: MeetingCluster): string => `${mc.metadata.name}-connectivity-check`;
 
-export function checkCronJob(mc: MeetingCluster, o: CheckCronJobOptions): RenderedObject[] {
+/**
+ * The check's objects. `objectLabels`: by default not the operator's (managed-by, cluster), for
+ * objects the platform team applies by hand or by GitOps (--print-cronjob), which the operator neither
+ * watches nor prunes; spec.checks passes the operator's own. The pods never carry them: the operator's
+ * pod informer has no use for a check's pods.
+ */
+export function checkCronJob(mc: MeetingCluster, o: CheckCronJobOptions, objectLabels?: Record<string, string>): RenderedObject[] {
   const { name: cluster, namespace } = mc.metadata;
   const name = checkObjectName(mc);
-  // Not the operator's labels (managed-by, cluster): these objects are the platform team's, applied by
-  // hand or by their GitOps, and the operator neither watches nor prunes them.
   const labels = { [LABEL_NAME]: 'meet-operator-check', [LABEL_INSTANCE]: cluster, [LABEL_COMPONENT]: 'connectivity-check', [LABEL_PART_OF]: 'meet-operator' };
-  const metadata = { name, namespace, labels, annotations: { 'meet.sovereign.io/writes': ANNOTATION_CONNECTIVITY } };
+  const metadata = { name, namespace, labels: objectLabels ?? labels, annotations: { 'meet.sovereign.io/writes': ANNOTATION_CONNECTIVITY } };
   const keys = secretRefs(mc).livekitKeys.name;
   const role: RenderedObject = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -86,4 +93,24 @@ export function checkCronJob(mc: MeetingCluster, o: CheckCronJobOptions): Render
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace }] },
     cronJob,
   ];
+}
+
+/** spec.checks: the same objects, as the operator's own children. */
+export function addConnectivityCheck(chart: Chart, ctx: RenderContext): void {
+  const { mc, options } = ctx;
+  const { checks } = mc.spec;
+  // Without its own image the operator cannot run the check: status says so (ConnectivityVerified).
+  if (!checks || !options.operatorImage) return;
+  const objects = checkCronJob(
+    mc,
+    {
+      image: options.operatorImage,
+      schedule: checks.schedule,
+      timeoutSeconds: checks.timeoutSeconds,
+      ...(checks.url ? { url: checks.url } : {}),
+      ...(checks.caConfigMap ? { caConfigMap: checks.caConfigMap } : {}),
+    },
+    standardLabels(mc, 'connectivity-check'),
+  );
+  for (const o of objects) new ApiObject(chart, `${o.kind.toLowerCase()}-${o.metadata.name}`, o as ConstructorParameters<typeof ApiObject>[2]);
 }

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { parseConnectivity } from '../api/connectivity.js';
 import { validateMeetingCluster } from '../api/validate.js';
 import { baseManifest } from '../../test/specs.js';
-import { checkCronJob } from './cronjob.js';
-import { clusterReport, connectivitySummary } from './report.js';
+import { checkCronJob } from './connectivity-check.js';
+import { clusterReport, connectivitySummary } from '../check/report.js';
+import { auditRendered } from '../audit/audit.js';
+import { TEST_SECRETS } from '../../test/specs.js';
+import { renderCluster } from './index.js';
 
 const mc = validateMeetingCluster(baseManifest()).cluster!;
 
@@ -35,6 +38,23 @@ describe('checkCronJob', () => {
     ]);
     // Not the operator's objects: nothing it watches or prunes.
     for (const o of objects) expect(o.metadata.labels?.['app.kubernetes.io/managed-by']).toBeUndefined();
+  });
+});
+
+describe('spec.checks and the sovereignty audit', () => {
+  it('judges the image the check runs in (the operator\'s own) against allowedRegistries, like the spec\'s', () => {
+    const m = baseManifest();
+    m.spec.checks = { schedule: '@hourly' };
+    // The images the stack defaults to, built by `make images`.
+    m.spec.sovereignty = { allowedRegistries: ['localhost/meet-operator/'] };
+    const checked = validateMeetingCluster(m).cluster!;
+    const images = (operatorImage: string) => auditRendered(checked, renderCluster(checked, TEST_SECRETS, { operatorImage }), TEST_SECRETS).find((f) => f.check === 'images')!;
+    const allowed = checked.spec.sovereignty.allowedRegistries;
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(images(`${allowed[0]}meet-operator:0.1.0`).verdict).toBe('pass');
+    const foreign = images('ghcr.io/somebody/meet-operator:0.1.0');
+    expect(foreign).toMatchObject({ verdict: 'fail', message: expect.stringContaining('ghcr.io/somebody/meet-operator:0.1.0') });
+    expect(foreign.message).not.toContain(checked.spec.sfu.image);
   });
 });
 
