@@ -312,7 +312,11 @@ describe('the chart, installed on the control plane', () => {
     await waitReady(WATCHED, 120_000);
 
     expect(forbiddenLines(op.logs)).toEqual([]);
-    expect(op.logs.filter((l) => /"level":"(error|warn)"/.test(l))).toEqual([]);
+    // Other suites share this control plane and apply crds/ with their own field manager: each such CRD
+    // update re-creates the MeetingCluster storage, and a watch open then is closed with "storage is
+    // (re)initializing" and retried (the API server's doing, not a refused right).
+    const transient = /storage is \(re\)initializing/;
+    expect(op.logs.filter((l) => /"level":"(error|warn)"/.test(l) && !transient.test(l))).toEqual([]);
     const writes = auditOf(SA_USER, auditFrom);
     expect(writes.filter((w) => w.code === 401 || w.code === 403)).toEqual([]);
     const done = new Set(writes.filter((w) => (w.code ?? 0) < 300).map((w) => `${w.verb} ${w.resource}${w.subresource ? `/${w.subresource}` : ''}`));
