@@ -163,6 +163,46 @@ export const INVALID: InvalidCase[] = [
     errors: [{ path: 'spec.cloud.zones[1]', message: '"eu-west-2b" is not a zone of cloudgouv-eu-west-1; expected one of cloudgouv-eu-west-1a, cloudgouv-eu-west-1b, cloudgouv-eu-west-1c' }],
   },
   {
+    name: 'subtitles model fetched from Hugging Face',
+    mutate: (m) => (m.spec.subtitles = { stt: { model: { objectStore: { url: 'https://huggingface.co/kyutai/stt-1b-en_fr-candle/resolve/main' } } } }),
+    errors: [{ path: 'spec.subtitles.stt.model.objectStore.url', message: '"huggingface.co" is a model hub or a non-EU provider\'s storage; serve the model files from the ministry\'s own storage (a PVC, or an EU object store such as Outscale OOS)' }],
+  },
+  {
+    name: 'subtitles model named hf://',
+    mutate: (m) => (m.spec.subtitles = { stt: { model: { objectStore: { url: 'hf://kyutai/stt-1b-en_fr-candle' } } } }),
+    errors: [{ path: 'spec.subtitles.stt.model.objectStore.url', message: 'must be an https:// URL of the ministry\'s object store (hf:// and other model hubs are refused) (got "hf://kyutai/stt-1b-en_fr-candle")' }],
+    apiserver: 'spec.subtitles.stt.model.objectStore.url',
+  },
+  {
+    name: 'speaker-separation model from two places',
+    mutate: (m) => {
+      m.spec.subtitles = { stt: { model: { pvc: { claimName: 'stt-models' } } } };
+      m.spec.speakerSeparation = { model: { pvc: { claimName: 'pyannote' }, objectStore: { url: 'https://oos.eu-west-2.outscale.com/models/pyannote' } } };
+    },
+    errors: [{ path: 'spec.speakerSeparation.model', message: 'exactly one of pvc and objectStore must be set' }],
+    apiserver: 'exactly one of pvc and objectStore must be set',
+  },
+  {
+    name: 'speaker separation without subtitles',
+    mutate: (m) => (m.spec.speakerSeparation = { model: { pvc: { claimName: 'pyannote' } } }),
+    errors: [{ path: 'spec.speakerSeparation', message: 'speakerSeparation labels subtitles: it needs spec.subtitles' }],
+    apiserver: 'speakerSeparation labels subtitles: it needs spec.subtitles',
+  },
+  {
+    name: 'STT pool bounds reversed',
+    mutate: (m) => (m.spec.subtitles = { stt: { minPods: 5, maxPods: 2, model: { pvc: { claimName: 'stt-models' } } } }),
+    errors: [{ path: 'spec.subtitles.stt.minPods', message: 'minPods must be less than or equal to maxPods' }],
+    apiserver: 'minPods must be less than or equal to maxPods',
+  },
+  {
+    name: 'STT image outside the allowed registries',
+    mutate: (m) => {
+      m.spec.sovereignty = { allowedRegistries: ['localhost/meet-operator/'] };
+      m.spec.subtitles = { stt: { image: 'ghcr.io/kyutai-labs/moshi-server:latest', model: { pvc: { claimName: 'stt-models' } } } };
+    },
+    errors: [{ path: 'spec.subtitles.stt.image', message: '"ghcr.io/kyutai-labs/moshi-server:latest" is not from an allowed registry; spec.sovereignty.allowedRegistries allows localhost/meet-operator/' }],
+  },
+  {
     name: 'check schedule in words',
     mutate: (m) => (m.spec.checks = { schedule: 'every 15 minutes' }),
     errors: [{ path: 'spec.checks.schedule', message: 'must be a CronJob schedule: five fields such as "*/15 * * * *", or @hourly, @daily, @weekly, @monthly, @yearly (got "every 15 minutes")' }],

@@ -11,6 +11,10 @@ import { bool, int, list, obj, port, portRange, quantity, resources, secretKeyRe
 export const DEFAULT_SFU_IMAGE = 'localhost/meet-operator/livekit-server:v1.13.5';
 export const DEFAULT_TURN_IMAGE = 'localhost/meet-operator/coturn:4.6.1';
 export const DEFAULT_REDIS_IMAGE = 'localhost/meet-operator/redis:7.0.15';
+// Issue 16's images, not built yet (README "Subtitles"): a cluster that asks for subtitles today fails to pull them, and says so.
+export const DEFAULT_STT_IMAGE = 'localhost/meet-operator/moshi-server:0.6.4';
+export const DEFAULT_SUBTITLE_AGENT_IMAGE = 'localhost/meet-operator/subtitle-agent:0.1.0';
+export const DEFAULT_SPEAKER_SEPARATION_IMAGE = 'localhost/meet-operator/pyannote:4.0.7';
 
 const DNS_NAME = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$';
 const HOST = '^[a-zA-Z0-9]([-a-zA-Z0-9.]{0,251}[a-zA-Z0-9])?$';
@@ -18,6 +22,17 @@ const IMAGE = '^[a-z0-9][a-z0-9._/:@-]*$';
 const PORT_NUMBER = '([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
 const HOST_PORT = `^[a-zA-Z0-9]([-a-zA-Z0-9.]{0,251}[a-zA-Z0-9])?:${PORT_NUMBER}$`;
 const K8S_NAME = SUBDOMAIN;
+/** A CronJob schedule: five fields, or one of the @ shorthands (no TZ= prefix: a CronJob refuses it). */
+const CRON = '^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|[0-9A-Za-z*/,?-]+( [0-9A-Za-z*/,?-]+){4})$';
+const WS_URL = '^wss?://[^\\s]+$';
+const MODEL_STORE_URL = '^https://[^\\s/]+(/[^\\s]*)?$';
+
+/** What a pattern means, for error messages where the regular expression itself says little. */
+export const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
+  [CRON]: 'must be a CronJob schedule: five fields such as "*/15 * * * *", or @hourly, @daily, @weekly, @monthly, @yearly',
+  [WS_URL]: 'must be a ws:// or wss:// URL',
+  [MODEL_STORE_URL]: "must be an https:// URL of the ministry's object store (hf:// and other model hubs are refused)",
+};
 /** Label and annotation keys as CEL sees them (map keys have no schema of their own). */
 const LABEL_KEYS = `self.all(k, k.size() <= 317 && k.matches('${QUALIFIED_NAME.replace(/\\/g, '\\\\')}'))`;
 const ANNOTATION_KEYS = `self.all(k, k.size() <= 317 && k.lowerAscii().matches('${QUALIFIED_NAME.replace(/\\/g, '\\\\')}'))`;
@@ -66,6 +81,41 @@ const image = (what: string, dflt: string): JSONSchema =>
 
 const secretName = (description: string): JSONSchema =>
   str(description, { pattern: K8S_NAME, maxLength: 253 });
+
+/** Node labels a component's pods must match. */
+const nodeSelector = (description: string): JSONSchema =>
+  stringMap(description, {
+    default: {},
+    additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE },
+    'x-kubernetes-validations': [{ rule: LABEL_KEYS, message: 'node label keys must be qualified names ([prefix/]name, name at most 63 alphanumerics, \'-\', \'_\' or \'.\')' }],
+  });
+
+/** A component's tolerations, with the pod spec's own rules. */
+const tolerations = (description: string): JSONSchema =>
+  list(
+    description,
+    obj(
+      'A toleration, as in a pod spec.',
+      {
+        key: str('Taint key.', { maxLength: 317, pattern: QUALIFIED_NAME }),
+        operator: str('Exists or Equal.', { enum: ['Exists', 'Equal'] }),
+        value: str('Taint value.', { maxLength: 63, pattern: LABEL_VALUE }),
+        effect: str('Taint effect.', { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] }),
+        // Bounded so that no value overflows the pod spec's int64 (the API server then refuses it as a non-integer).
+        tolerationSeconds: int('For NoExecute: seconds the pod stays bound after the taint appears.', { minimum: 0, maximum: 31536000 }),
+      },
+      {
+        // The pod spec's own rules (core/v1 validation of tolerations), so that no toleration
+        // accepted here makes a Deployment invalid.
+        'x-kubernetes-validations': [
+          { rule: "has(self.key) || (has(self.operator) && self.operator == 'Exists')", message: "operator must be Exists when key is empty (it then matches every taint)", fieldPath: '.operator' },
+          { rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''", message: "value must be empty when operator is Exists", fieldPath: '.value' },
+          { rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')", message: 'tolerationSeconds may only be set with effect NoExecute', fieldPath: '.tolerationSeconds' },
+        ],
+      },
+    ),
+    { maxItems: 16, default: [] },
+  );
 
 const cloud = obj(
   'Where the stack runs. The profile decides load balancer annotations, storage classes, allowed regions and how nodes learn their public IP.',
@@ -204,35 +254,8 @@ const sfu = obj(
       },
       { default: {} },
     ),
-    nodeSelector: stringMap('Node labels SFU pods must match (e.g. a dedicated media node pool).', {
-      default: {},
-      additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE },
-      'x-kubernetes-validations': [{ rule: LABEL_KEYS, message: 'node label keys must be qualified names ([prefix/]name, name at most 63 alphanumerics, \'-\', \'_\' or \'.\')' }],
-    }),
-    tolerations: list(
-      'Tolerations of SFU pods (e.g. for a tainted media node pool).',
-      obj(
-        'A toleration, as in a pod spec.',
-        {
-          key: str('Taint key.', { maxLength: 317, pattern: QUALIFIED_NAME }),
-          operator: str('Exists or Equal.', { enum: ['Exists', 'Equal'] }),
-          value: str('Taint value.', { maxLength: 63, pattern: LABEL_VALUE }),
-          effect: str('Taint effect.', { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] }),
-          // Bounded so that no value overflows the pod spec's int64 (the API server then refuses it as a non-integer).
-          tolerationSeconds: int('For NoExecute: seconds the pod stays bound after the taint appears.', { minimum: 0, maximum: 31536000 }),
-        },
-        {
-          // The pod spec's own rules (core/v1 validation of tolerations), so that no toleration
-          // accepted here makes the SFU Deployment invalid.
-          'x-kubernetes-validations': [
-            { rule: "has(self.key) || (has(self.operator) && self.operator == 'Exists')", message: "operator must be Exists when key is empty (it then matches every taint)", fieldPath: '.operator' },
-            { rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''", message: "value must be empty when operator is Exists", fieldPath: '.value' },
-            { rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')", message: 'tolerationSeconds may only be set with effect NoExecute', fieldPath: '.tolerationSeconds' },
-          ],
-        },
-      ),
-      { maxItems: 16, default: [] },
-    ),
+    nodeSelector: nodeSelector('Node labels SFU pods must match (e.g. a dedicated media node pool).'),
+    tolerations: tolerations('Tolerations of SFU pods (e.g. for a tainted media node pool).'),
   },
   {
     default: {},
@@ -409,15 +432,92 @@ const monitoring = obj(
   { default: {} },
 );
 
-/** A CronJob schedule: five fields, or one of the @ shorthands (no TZ= prefix: a CronJob refuses it). */
-const CRON = '^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|[0-9A-Za-z*/,?-]+( [0-9A-Za-z*/,?-]+){4})$';
-const WS_URL = '^wss?://[^\\s]+$';
+/** GPUs a pool's pods request (limits = requests, as extended resources require); count 0: CPU only. */
+const gpu = (what: string): JSONSchema =>
+  obj(
+    `GPUs of each ${what} pod: requested as an extended resource (its pods then schedule only on nodes that offer it).`,
+    {
+      resourceName: str('Extended resource name of the GPU (the device plugin\'s).', { pattern: QUALIFIED_NAME, maxLength: 317, default: 'nvidia.com/gpu' }),
+      count: int('GPUs per pod; 0 runs on CPU.', { minimum: 0, maximum: 8, default: 0 }),
+    },
+    { default: {} },
+  );
 
-/** What a pattern means, for error messages where the regular expression itself says little. */
-export const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
-  [CRON]: 'must be a CronJob schedule: five fields such as "*/15 * * * *", or @hourly, @daily, @weekly, @monthly, @yearly',
-  [WS_URL]: 'must be a ws:// or wss:// URL',
-};
+/**
+ * Where a model's files come from: the ministry's own storage, mounted or fetched at start; never a
+ * model hub outside it (hf:// or a hub URL is refused, and a recognisably non-EU store too).
+ */
+const modelSource = (what: string): JSONSchema =>
+  obj(
+    `Where the ${what} model files come from: a PersistentVolumeClaim in this namespace, or an object store of the ministry (exactly one).`,
+    {
+      pvc: obj('A PersistentVolumeClaim holding the model files, mounted read-only.', {
+        claimName: str('The claim, in the MeetingCluster namespace.', { pattern: K8S_NAME, maxLength: 253 }),
+        subPath: line('Directory inside the volume.', { maxLength: 1024 }),
+      }, { required: ['claimName'] }),
+      objectStore: obj('An S3-compatible object store of the ministry (e.g. Outscale OOS): the files are copied into the pod at start.', {
+        url: str('https:// URL of the directory holding the files.', { pattern: MODEL_STORE_URL, maxLength: 1024 }),
+        secretRef: obj('Secret with the store\'s credentials (keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).', { name: str('Secret name.', { pattern: K8S_NAME, maxLength: 253 }) }, { required: ['name'] }),
+      }, { required: ['url'] }),
+    },
+    {
+      'x-kubernetes-validations': [{ rule: 'has(self.pvc) != has(self.objectStore)', message: 'exactly one of pvc and objectStore must be set' }],
+    },
+  );
+
+/** How many pods a pool runs, at least and at most. */
+const podBounds = (what: string, min: number, max: number) => ({
+  minPods: int(`${what} pods kept running, however idle.`, { minimum: 1, maximum: 1000, default: min }),
+  maxPods: int(`${what} pods at most.`, { minimum: 1, maximum: 1000, default: max }),
+});
+const POD_BOUNDS_RULE: CelRule = { rule: 'self.minPods <= self.maxPods', message: 'minPods must be less than or equal to maxPods', fieldPath: '.minPods' };
+
+const subtitles = obj(
+  'Live subtitles (issue 16: API only so far, nothing is rendered yet): a pool of Kyutai STT servers (moshi-server) and the LiveKit agent that opens one STT stream per participant and publishes the transcription. Absent: no subtitles.',
+  {
+    stt: obj(
+      'The STT pool: moshi-server pods, each serving slotsPerPod streams.',
+      {
+        image: image('moshi-server (Kyutai STT)', DEFAULT_STT_IMAGE),
+        slotsPerPod: int('Streams one pod serves at once (moshi-server batch_size): one per participant in a subtitled room.', { minimum: 1, maximum: 512, default: 8 }),
+        ...podBounds('STT', 1, 4),
+        freeSlots: int('Slots kept free across the pool so that a participant who joins finds one (the pool scales up before it is full).', { minimum: 0, maximum: 4096, default: 2 }),
+        gpu: gpu('STT'),
+        nodeSelector: nodeSelector('Node labels STT pods must match (e.g. a GPU node pool).'),
+        tolerations: tolerations('Tolerations of STT pods (e.g. for tainted GPU nodes).'),
+        resources: podResources('CPU and memory of each STT pod (GPUs: gpu).', { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '8Gi' } }),
+        model: modelSource('STT'),
+      },
+      { required: ['model'], 'x-kubernetes-validations': [POD_BOUNDS_RULE] },
+    ),
+    agent: obj(
+      'The subtitle agent: a LiveKit agent worker that transcribes each participant through the STT pool.',
+      {
+        image: image('the subtitle agent', DEFAULT_SUBTITLE_AGENT_IMAGE),
+        replicas: int('Agent worker pods.', { minimum: 1, maximum: 100, default: 2 }),
+        drainSeconds: int('How long a stopping agent keeps transcribing the sessions it holds (its terminationGracePeriodSeconds is at least this).', { minimum: 30, maximum: 86400, default: 1800 }),
+        resources: podResources('CPU and memory of each agent pod.', { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '1Gi' } }),
+      },
+      { default: {} },
+    ),
+  },
+  { required: ['stt'] },
+);
+
+const speakerSeparation = obj(
+  'Speaker separation (issue 16: API only so far): a pyannote.audio service the subtitle agent sends windows of a track that carries several voices (a meeting-room device), so that each subtitle names its speaker turn. Needs spec.subtitles.',
+  {
+    image: image('the speaker-separation service (pyannote.audio)', DEFAULT_SPEAKER_SEPARATION_IMAGE),
+    ...podBounds('Speaker-separation', 1, 2),
+    gpu: gpu('speaker-separation'),
+    nodeSelector: nodeSelector('Node labels speaker-separation pods must match.'),
+    tolerations: tolerations('Tolerations of speaker-separation pods.'),
+    resources: podResources('CPU and memory of each speaker-separation pod.', { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' } }),
+    model: modelSource('speaker-separation'),
+  },
+  { required: ['model'], 'x-kubernetes-validations': [POD_BOUNDS_RULE] },
+);
+
 
 const checks = obj(
   'meet-operator check on a schedule: the operator keeps a CronJob (its own image, a least-privilege ServiceAccount) that runs the check through the public endpoints and writes the result, which status reports as the ConnectivityVerified condition. Absent: no scheduled check.',
@@ -444,10 +544,13 @@ export const specSchema: JSONSchema = obj(
     sovereignty,
     monitoring,
     checks,
+    subtitles,
+    speakerSeparation,
   },
   {
     required: ['cloud', 'domain'],
     'x-kubernetes-validations': [
+      { rule: '!has(self.speakerSeparation) || has(self.subtitles)', message: 'speakerSeparation labels subtitles: it needs spec.subtitles', fieldPath: '.speakerSeparation' },
       {
         rule: 'self.sfu.port != self.sfu.rtc.tcpPort && self.sfu.port != self.sfu.metricsPort && self.sfu.rtc.tcpPort != self.sfu.metricsPort',
         message: 'port, metricsPort and rtc.tcpPort must all differ (they share the node network)',

@@ -5,7 +5,7 @@ import { LONGEST_SERVICE_SUFFIX, MAX_CLUSTER_NAME, turnTlsSecretName } from './n
 import type { FieldError } from './errors.js';
 import { DNS_LABEL, cidrError, labelValueError, qualifiedNameError, short } from './k8s-syntax.js';
 import { parseQuantity } from './quantity.js';
-import type { MeetingCluster, ResourceRequirements } from './types.js';
+import type { MeetingCluster, ModelSource, ResourceRequirements, Toleration } from './types.js';
 
 /** Public STUN services run by non-EU companies: a sovereign stack never depends on them. */
 const NON_EU_STUN = /(^|\.)(google\.com|googleapis\.com|twilio\.com|cloudflare\.com|stunprotocol\.org|mozilla\.com|ekiga\.net|voip\.blackberry\.com)$/i;
@@ -57,7 +57,45 @@ export function imagesOf(mc: MeetingCluster): { path: string; image: string }[] 
   const out = [{ path: 'spec.sfu.image', image: mc.spec.sfu.image }];
   if (mc.spec.turn.mode === 'coturn') out.push({ path: 'spec.turn.image', image: mc.spec.turn.image });
   if (mc.spec.redis.mode === 'managed') out.push({ path: 'spec.redis.image', image: mc.spec.redis.image });
+  const { subtitles, speakerSeparation } = mc.spec;
+  if (subtitles) out.push({ path: 'spec.subtitles.stt.image', image: subtitles.stt.image }, { path: 'spec.subtitles.agent.image', image: subtitles.agent.image });
+  if (speakerSeparation) out.push({ path: 'spec.speakerSeparation.image', image: speakerSeparation.image });
   return out;
+}
+
+/**
+ * Object stores a model may not come from: model hubs and the storage of non-EU providers (reachable
+ * by their home jurisdiction wherever the bucket sits: SecNumCloud 19). Not a complete list: the audit
+ * also warns on any host it cannot place.
+ */
+const NON_EU_MODEL_HOSTS = /(^|\.)(huggingface\.co|hf\.co|amazonaws\.com|googleapis\.com|googleusercontent\.com|core\.windows\.net|cloudflarestorage\.com|r2\.dev|backblazeb2\.com|digitaloceanspaces\.com|wasabisys\.com|modelscope\.cn)$/i;
+export const isNonEUModelHost = (host: string): boolean => NON_EU_MODEL_HOSTS.test(host);
+
+/** The model sources of the AI pools, with their field. */
+export function modelSourcesOf(mc: MeetingCluster): { path: string; source: ModelSource }[] {
+  const out: { path: string; source: ModelSource }[] = [];
+  if (mc.spec.subtitles) out.push({ path: 'spec.subtitles.stt.model', source: mc.spec.subtitles.stt.model });
+  if (mc.spec.speakerSeparation) out.push({ path: 'spec.speakerSeparation.model', source: mc.spec.speakerSeparation.model });
+  return out;
+}
+
+function modelErrors(mc: MeetingCluster): FieldError[] {
+  return modelSourcesOf(mc).flatMap(({ path, source }) => {
+    const url = source.objectStore?.url;
+    const host = url ? new URL(url).hostname : undefined;
+    return host && isNonEUModelHost(host)
+      ? [{ path: `${path}.objectStore.url`, message: `"${host}" is a model hub or a non-EU provider's storage; serve the model files from the ministry's own storage (a PVC, or an EU object store such as Outscale OOS)` }]
+      : [];
+  });
+}
+
+/** Pools (STT, speaker separation) whose placement the pass-through checks cover, with their field. */
+function aiPools(mc: MeetingCluster): { path: string; nodeSelector: Record<string, string>; tolerations: Toleration[]; resources: ResourceRequirements }[] {
+  const { subtitles, speakerSeparation } = mc.spec;
+  return [
+    ...(subtitles ? [{ path: 'spec.subtitles.stt', ...subtitles.stt }] : []),
+    ...(speakerSeparation ? [{ path: 'spec.speakerSeparation', ...speakerSeparation }] : []),
+  ];
 }
 
 function registryErrors(mc: MeetingCluster): FieldError[] {
@@ -141,14 +179,16 @@ function resourceErrors(path: string, r: ResourceRequirements): FieldError[] {
 function passThroughErrors(mc: MeetingCluster): FieldError[] {
   const { sfu, cloud, redis } = mc.spec;
   const errs: FieldError[] = [];
-  for (const [k, v] of Object.entries(sfu.nodeSelector)) {
-    const e = qualifiedNameError(k) ?? labelValueError(v);
-    if (e) errs.push({ path: 'spec.sfu.nodeSelector', message: `label ${short(k)}: ${e}` });
+  for (const pool of [{ path: 'spec.sfu', ...sfu }, ...aiPools(mc)]) {
+    for (const [k, v] of Object.entries(pool.nodeSelector)) {
+      const e = qualifiedNameError(k) ?? labelValueError(v);
+      if (e) errs.push({ path: `${pool.path}.nodeSelector`, message: `label ${short(k)}: ${e}` });
+    }
+    pool.tolerations.forEach((t, i) => {
+      const e = t.key ? qualifiedNameError(t.key) : undefined;
+      if (e) errs.push({ path: `${pool.path}.tolerations[${i}].key`, message: e });
+    });
   }
-  sfu.tolerations.forEach((t, i) => {
-    const e = t.key ? qualifiedNameError(t.key) : undefined;
-    if (e) errs.push({ path: `spec.sfu.tolerations[${i}].key`, message: e });
-  });
   for (const k of Object.keys(cloud.loadBalancer.annotations)) {
     // The API server lower-cases annotation keys before it checks them.
     const e = qualifiedNameError(k.toLowerCase());
@@ -173,11 +213,19 @@ interface Rule {
 const RULES: Rule[] = [
   { reads: ['metadata.name', 'metadata.namespace'], check: nameErrors },
   {
-    reads: ['spec.sfu.nodeSelector', 'spec.sfu.tolerations', 'spec.cloud.loadBalancer.annotations', 'spec.cloud.nodeCIDRs', 'spec.redis.mode', 'spec.redis.storage.size'],
+    reads: ['spec.sfu.nodeSelector', 'spec.sfu.tolerations', 'spec.cloud.loadBalancer.annotations', 'spec.cloud.nodeCIDRs', 'spec.redis.mode', 'spec.redis.storage.size', 'spec.subtitles', 'spec.speakerSeparation'],
     check: passThroughErrors,
   },
+  { reads: ['spec.subtitles.stt.model', 'spec.speakerSeparation.model'], check: modelErrors },
+  {
+    reads: ['spec.subtitles', 'spec.speakerSeparation'],
+    check: (mc) => [
+      ...aiPools(mc).flatMap((p) => resourceErrors(`${p.path}.resources`, p.resources)),
+      ...(mc.spec.subtitles ? resourceErrors('spec.subtitles.agent.resources', mc.spec.subtitles.agent.resources) : []),
+    ],
+  },
   { reads: ['spec.cloud.profile', 'spec.cloud.region', 'spec.cloud.zones'], check: regionErrors },
-  { reads: ['spec.sovereignty.allowedRegistries', 'spec.sfu.image', 'spec.turn.mode', 'spec.turn.image', 'spec.redis.mode', 'spec.redis.image'], check: registryErrors },
+  { reads: ['spec.sovereignty.allowedRegistries', 'spec.sfu.image', 'spec.turn.mode', 'spec.turn.image', 'spec.redis.mode', 'spec.redis.image', 'spec.subtitles.stt.image', 'spec.subtitles.agent.image', 'spec.speakerSeparation.image'], check: registryErrors },
   { reads: ['spec.sovereignty.stunServers', 'spec.turn.mode', 'spec.turn.external', 'spec.cloud.profile', 'spec.cloud.loadBalancer.internal'], check: stunErrors },
   { reads: ['spec.turn.udpDomain', 'spec.turn.mode', 'spec.turn.tlsPort', 'spec.turn.tlsSecretName', 'spec.turn.issuerRef', 'spec.turn.certificate'], check: tlsErrors },
   { reads: ['spec.sfu.resources'], check: (mc) => resourceErrors('spec.sfu.resources', mc.spec.sfu.resources) },

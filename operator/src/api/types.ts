@@ -170,6 +170,35 @@ export interface MonitoringSpec {
   serviceMonitor: boolean;
 }
 
+export interface GpuSpec {
+  resourceName: string;
+  count: number;
+}
+
+/** The ministry's own storage of a model's files: a claim, or an object store (exactly one). */
+export interface ModelSource {
+  pvc?: { claimName: string; subPath?: string };
+  objectStore?: { url: string; secretRef?: { name: string } };
+}
+
+interface PoolPlacement {
+  image: string;
+  minPods: number;
+  maxPods: number;
+  gpu: GpuSpec;
+  nodeSelector: Record<string, string>;
+  tolerations: Toleration[];
+  resources: ResourceRequirements;
+  model: ModelSource;
+}
+
+export interface SubtitlesSpec {
+  stt: PoolPlacement & { slotsPerPod: number; freeSlots: number };
+  agent: { image: string; replicas: number; drainSeconds: number; resources: ResourceRequirements };
+}
+
+export type SpeakerSeparationSpec = PoolPlacement;
+
 /** spec.checks: meet-operator check as a CronJob the operator keeps. */
 export interface ChecksSpec {
   schedule: string;
@@ -190,6 +219,8 @@ export interface MeetingClusterSpec {
   sovereignty: SovereigntySpec;
   monitoring: MonitoringSpec;
   checks?: ChecksSpec;
+  subtitles?: SubtitlesSpec;
+  speakerSeparation?: SpeakerSeparationSpec;
 }
 
 export interface Condition {

@@ -1,7 +1,7 @@
 // The sovereignty audit (ANSSI SecNumCloud, section 19, as it applies to this stack): a pure
 // function over the MeetingCluster and the objects the operator would apply for it.
 import { formatFieldError } from '../api/errors.js';
-import { imagesOf, isNonEUStun } from '../api/semantic.js';
+import { imagesOf, isNonEUStun, modelSourcesOf } from '../api/semantic.js';
 import type { MeetingCluster } from '../api/types.js';
 import { validateMeetingCluster } from '../api/validate.js';
 import { profileFor } from '../cloud/profiles.js';
@@ -14,7 +14,7 @@ import type { RenderedObject } from '../kube/object.js';
 export type Verdict = 'pass' | 'warn' | 'fail';
 
 export interface Finding {
-  check: 'region' | 'images' | 'stun' | 'turn' | 'secrets' | 'encryption' | 'load-balancers' | 'network' | 'spec';
+  check: 'region' | 'images' | 'stun' | 'turn' | 'secrets' | 'encryption' | 'load-balancers' | 'network' | 'models' | 'spec';
   verdict: Verdict;
   message: string;
 }
@@ -146,7 +146,27 @@ export function auditRendered(cluster: MeetingCluster, objects: RenderedObject[]
     encryptionFinding(cluster),
     loadBalancerFinding(cluster, objects),
     networkFinding(cluster),
+    ...modelFindings(cluster),
   ];
+}
+
+/** Object stores recognisably in the EU and run by EU providers (Outscale, Scaleway, OVHcloud regions). */
+const EU_MODEL_STORE = /(^|\.)((eu-west-2|cloudgouv-eu-west-1)\.outscale\.com|(fr-par|nl-ams|pl-waw)\.scw\.cloud|(gra|sbg|rbx|de|waw)\.io\.cloud\.ovh\.net)$/i;
+
+/** Where the AI pools' models come from (spec.subtitles, spec.speakerSeparation); hubs and non-EU stores are refused at validation. */
+function modelFindings(mc: MeetingCluster): Finding[] {
+  const sources = modelSourcesOf(mc);
+  if (!sources.length) return [];
+  const placed = sources.map(({ path, source }) => {
+    if (source.pvc) return { path, ok: true, where: `PersistentVolumeClaim ${source.pvc.claimName}` };
+    const host = new URL(source.objectStore!.url).hostname;
+    return { path, ok: EU_MODEL_STORE.test(host), where: host };
+  });
+  const unknown = placed.filter((p) => !p.ok);
+  if (unknown.length) {
+    return [{ check: 'models', verdict: 'warn', message: `cannot prove these model stores are in the EU: ${unknown.map((p) => `${p.where} (${p.path})`).join(', ')}; prefer a PVC or an EU provider's object store` }];
+  }
+  return [{ check: 'models', verdict: 'pass', message: `model files come from the ministry's storage, never a model hub: ${placed.map((p) => `${p.where} (${p.path})`).join(', ')}` }];
 }
 
 /** The Sovereign condition from the findings: failures make it false; warnings are listed to review. */

@@ -72,6 +72,11 @@ describe('ConnectivityVerified (the last meet-operator check --report)', () => {
     // Ready is about the components, not the check.
     expect(conditionOf(computeStatus({ ...base, cluster, connectivity: { ...summary, status: 'fail', failed: ['x'] } }), 'Ready').reason).not.toBe('ChecksFailed');
   });
+  it('spec.subtitles: says that nothing runs yet (issue 16 in progress), and nothing without it', () => {
+    expect(conditionOf(computeStatus({ ...base, cluster }), 'SubtitlesReady')).toBeUndefined();
+    const asked = { ...cluster, spec: { ...cluster.spec, subtitles: {} as NonNullable<typeof cluster.spec.subtitles> } };
+    expect(conditionOf(computeStatus({ ...base, cluster: asked }), 'SubtitlesReady')).toMatchObject({ status: 'False', reason: 'NotImplemented' });
+  });
   it('spec.checks: Unknown until the first scheduled run reports, and says why when the operator cannot schedule it', () => {
     const checked = { ...cluster, spec: { ...cluster.spec, checks: { schedule: '@hourly', timeoutSeconds: 10 } } };
     expect(conditionOf(computeStatus({ ...base, cluster: checked, checks: { scheduled: true } }), 'ConnectivityVerified')).toMatchObject({ status: 'Unknown', reason: 'CheckPending' });

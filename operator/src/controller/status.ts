@@ -112,6 +112,7 @@ interface Facts {
   upgrade?: StatusInput['upgrade'];
   connectivity?: ConnectivitySummary;
   checks?: StatusInput['checks'];
+  subtitles: boolean;
   signalling: string;
 }
 
@@ -136,6 +137,8 @@ const CONDITIONS: ConditionRule[] = [
   (f) => (f.scaling ? cond('ScalingActive', f.scaling.condition.status, f.scaling.condition.reason, f.scaling.condition.message, f.generation) : undefined),
   (f) => (f.upgrade ? cond('Upgrading', f.upgrade.status, f.upgrade.reason, f.upgrade.message, f.generation) : undefined),
   (f) => connectivityCondition(f),
+  // Issue 16 in progress: the API is accepted and audited; say plainly that nothing runs yet.
+  (f) => (f.subtitles ? cond('SubtitlesReady', false, 'NotImplemented', 'spec.subtitles is validated and audited, but this operator version creates no STT pool, agent or speaker-separation service yet', f.generation) : undefined),
 ];
 
 /** ConnectivityVerified from the last `check --report`: its time, and what failed with the first hint. */
@@ -191,6 +194,7 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
     ...(i.upgrade ? { upgrade: i.upgrade } : {}),
     ...(i.connectivity ? { connectivity: i.connectivity } : {}),
     ...(i.checks ? { checks: i.checks } : {}),
+    subtitles: Boolean(i.cluster.spec.subtitles),
     signalling: endpoints.signalling,
   };
   const conditions = CONDITIONS.map((rule) => rule(facts)).filter((c) => c !== undefined);
