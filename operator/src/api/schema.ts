@@ -482,6 +482,7 @@ const subtitles = obj(
         slotsPerPod: int('Streams one pod serves at once (moshi-server batch_size): one per participant in a subtitled room.', { minimum: 1, maximum: 512, default: 8 }),
         ...podBounds('STT', 1, 4),
         freeSlots: int('Slots kept free across the pool so that a participant who joins finds one (the pool scales up before it is full).', { minimum: 0, maximum: 4096, default: 2 }),
+        scaleDownDelaySeconds: int('How long fewer STT pods must have sufficed before the pool shrinks (a pod with open streams is never removed).', { minimum: 0, maximum: 86400, default: 300 }),
         gpu: gpu('STT'),
         nodeSelector: nodeSelector('Node labels STT pods must match (e.g. a GPU node pool).'),
         tolerations: tolerations('Tolerations of STT pods (e.g. for tainted GPU nodes).'),

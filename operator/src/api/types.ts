@@ -193,7 +193,7 @@ interface PoolPlacement {
 }
 
 export interface SubtitlesSpec {
-  stt: PoolPlacement & { slotsPerPod: number; freeSlots: number };
+  stt: PoolPlacement & { slotsPerPod: number; freeSlots: number; scaleDownDelaySeconds: number };
   agent: { image: string; replicas: number; drainSeconds: number; resources: ResourceRequirements };
 }
 
