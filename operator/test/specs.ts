@@ -379,4 +379,5 @@ export const TEST_SECRETS = {
   livekitApiSecret: 'test-api-secret-0123456789abcdefghijklmnop',
   turnSharedSecret: 'test-turn-secret-0123456789abcdefghijklmno',
   redisPassword: 'test-redis-password-0123456789abcdefghijkl',
+  sttApiKey: 'test-stt-api-key-0123456789abcdefghijklmnop',
 };

@@ -3,7 +3,7 @@
 // the labels, the paused annotation and the name limits are part of the contract users rely on.
 import type { MeetingCluster } from './types.js';
 
-export type Component = 'sfu' | 'turn' | 'redis' | 'signalling' | 'connectivity-check';
+export type Component = 'sfu' | 'turn' | 'redis' | 'signalling' | 'connectivity-check' | 'stt' | 'subtitle-agent';
 
 /** Suffix of each object name; the longest bounds the MeetingCluster name (Service names <= 63). */
 export const SUFFIX = {
@@ -23,6 +23,11 @@ export const SUFFIX = {
   redisConfig: '-redis-config',
   netpolRedis: '-redis-ingress',
   metrics: '-sfu-metrics',
+  stt: '-stt',
+  sttConfig: '-stt-config',
+  sttApiKey: '-stt-api-key',
+  netpolStt: '-stt-ingress',
+  subtitleAgent: '-subtitle-agent',
 } as const;
 
 /** Services need DNS-1035 labels (<= 63 characters); every other object allows 253. */
@@ -67,7 +72,7 @@ export const ANNOTATION_PAUSED = 'meet.sovereign.io/paused';
 /** The last `meet-operator check --report` result (JSON, check/report.ts), read into ConnectivityVerified. */
 export const ANNOTATION_CONNECTIVITY = 'meet.sovereign.io/connectivity-check';
 
-const APP_NAME: Record<Component, string> = { sfu: 'livekit-server', turn: 'coturn', redis: 'redis', signalling: 'livekit-server', 'connectivity-check': 'meet-operator-check' };
+const APP_NAME: Record<Component, string> = { sfu: 'livekit-server', turn: 'coturn', redis: 'redis', signalling: 'livekit-server', 'connectivity-check': 'meet-operator-check', stt: 'moshi-server', 'subtitle-agent': 'subtitle-agent' };
 
 /** Labels that select a component's pods: stable forever (selectors are immutable). */
 export function selectorLabels(mc: MeetingCluster, component: Component): Record<string, string> {

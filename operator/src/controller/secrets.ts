@@ -13,8 +13,10 @@ import { TerminalError } from './result.js';
 const SECRET = typeOf('Secret');
 const decode = (s: string | undefined): string | undefined => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
 
-type Field = 'livekit' | 'turn' | 'redis';
-const FIELDS: Record<Field, (keyof GeneratedSecrets)[]> = { livekit: ['livekitApiKey', 'livekitApiSecret'], turn: ['turnSharedSecret'], redis: ['redisPassword'] };
+type Field = 'livekit' | 'turn' | 'redis' | 'stt';
+const FIELDS: Record<Field, (keyof GeneratedSecrets)[]> = { livekit: ['livekitApiKey', 'livekitApiSecret'], turn: ['turnSharedSecret'], redis: ['redisPassword'], stt: ['sttApiKey'] };
+/** The single-valued fields: the value of their Secret's one key. */
+const SINGLE: Record<Exclude<Field, 'livekit'>, keyof GeneratedSecrets> = { turn: 'turnSharedSecret', redis: 'redisPassword', stt: 'sttApiKey' };
 
 /** Reads one generated Secret's values (the keys render/secrets.ts writes) into `into`. */
 function readInto(field: Field, key: string, data: Record<string, string>, into: GeneratedSecrets): boolean {
@@ -26,8 +28,7 @@ function readInto(field: Field, key: string, data: Record<string, string>, into:
   }
   const value = decode(data[key]);
   if (!value) return false;
-  if (field === 'turn') into.turnSharedSecret = value;
-  else into.redisPassword = value;
+  into[SINGLE[field]] = value;
   return true;
 }
 
@@ -57,6 +58,7 @@ export async function readGeneratedSecrets(
     ['livekit', refs.livekitKeys],
     ['turn', refs.turn],
     ['redis', refs.redis],
+    ['stt', refs.stt],
   ];
   for (const [field, ref] of wanted) {
     if (!ref?.generated) continue;

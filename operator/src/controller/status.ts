@@ -138,7 +138,7 @@ const CONDITIONS: ConditionRule[] = [
   (f) => (f.upgrade ? cond('Upgrading', f.upgrade.status, f.upgrade.reason, f.upgrade.message, f.generation) : undefined),
   (f) => connectivityCondition(f),
   // Issue 16 in progress: the API is accepted and audited; say plainly that nothing runs yet.
-  (f) => (f.subtitles ? cond('SubtitlesReady', false, 'NotImplemented', 'spec.subtitles is validated and audited, but this operator version creates no STT pool, agent or speaker-separation service yet', f.generation) : undefined),
+  (f) => (f.subtitles ? cond('SubtitlesReady', false, 'NotImplemented', 'spec.subtitles: this version renders the STT pool and the subtitle agent (model from a PVC), but builds neither image, does not scale the pool and runs no speaker separation yet', f.generation) : undefined),
 ];
 
 /** ConnectivityVerified from the last `check --report`: its time, and what failed with the first hint. */

@@ -9,6 +9,8 @@ export interface GeneratedSecrets {
   livekitApiSecret: string;
   turnSharedSecret: string;
   redisPassword: string;
+  /** The key the subtitle agents present to the STT pool (moshi-server authorized_ids). */
+  sttApiKey: string;
 }
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -30,5 +32,6 @@ export function generateSecrets(): GeneratedSecrets {
     livekitApiSecret: randomToken(32),
     turnSharedSecret: randomToken(32),
     redisPassword: randomToken(32),
+    sttApiKey: randomToken(32),
   };
 }

@@ -43,6 +43,8 @@ export interface SecretRefs {
   livekitKeys: SecretKeyRef & { generated: boolean };
   turn?: SecretKeyRef & { generated: boolean };
   redis?: SecretKeyRef & { generated: boolean };
+  /** The STT pool's API key (spec.subtitles): always generated. */
+  stt?: SecretKeyRef & { generated: boolean };
 }
 
 export const LIVEKIT_KEYS_FILE = 'keys.yaml';
@@ -56,6 +58,7 @@ export function secretRefs(mc: MeetingCluster): SecretRefs {
   if (turn.mode === 'external' && turn.external) refs.turn = { ...turn.external.secretRef, generated: false };
   if (redis.mode === 'managed') refs.redis = ref(redis.passwordSecretName, objectName(mc, 'redisAuth'), 'password');
   if (redis.mode === 'external' && redis.external?.passwordSecretRef) refs.redis = { ...redis.external.passwordSecretRef, generated: false };
+  if (mc.spec.subtitles) refs.stt = { name: objectName(mc, 'sttApiKey'), key: 'api-key', generated: true };
   return refs;
 }
 

@@ -10,6 +10,7 @@ import { addCpuAutoscaler } from './cpu-autoscaler.js';
 import { addConnectivityCheck } from './connectivity-check.js';
 import { addGeneratedSecrets } from './secrets.js';
 import { addSfu } from './sfu.js';
+import { addSubtitles } from './subtitles.js';
 import { addTurn } from './turn.js';
 
 export type { GeneratedSecrets, RenderOptions } from './context.js';
@@ -29,6 +30,7 @@ export function renderCluster(mc: MeetingCluster, secrets: GeneratedSecrets, opt
   addNetworkPolicies(chart, ctx);
   addCpuAutoscaler(chart, ctx);
   addConnectivityCheck(chart, ctx);
+  addSubtitles(chart, ctx);
   const objects = chart.toJson() as RenderedObject[];
   const rank = (o: RenderedObject) => KIND_ORDER.indexOf(o.kind);
   return objects.sort((a, b) => rank(a) - rank(b) || a.metadata.name.localeCompare(b.metadata.name));

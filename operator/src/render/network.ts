@@ -6,7 +6,7 @@ import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { RenderContext } from './context.js';
 import { REDIS_PORT } from './config/paths.js';
-import { objectName, selectorLabels, standardLabels } from '../api/names.js';
+import { objectName, selectorLabels, standardLabels, type Component, type SUFFIX } from '../api/names.js';
 
 export function addNetworkPolicies(chart: Chart, ctx: RenderContext): void {
   const { mc } = ctx;
@@ -15,14 +15,24 @@ export function addNetworkPolicies(chart: Chart, ctx: RenderContext): void {
     { podSelector: { matchLabels: selectorLabels(mc, 'sfu') } },
     ...mc.spec.cloud.nodeCIDRs.map((cidr) => ({ ipBlock: { cidr } })),
   ];
+  addIngressPolicy(chart, ctx, { suffix: 'netpolRedis', component: 'redis', from, port: REDIS_PORT });
+}
+
+/**
+ * Only `from` (and the operator's own pods, when it says which they are) may reach `component`'s
+ * pods on `port`: one policy per fenced component (Redis, the STT pool).
+ */
+export function addIngressPolicy(chart: Chart, ctx: RenderContext, p: { suffix: keyof typeof SUFFIX; component: Component; from: k8s.NetworkPolicyPeer[]; port: number }): void {
+  const { mc } = ctx;
   const operator = ctx.options.operatorPeer;
-  if (operator) from.push({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operator.namespace } }, podSelector: { matchLabels: operator.podLabels } });
-  new k8s.KubeNetworkPolicy(chart, objectName(mc, 'netpolRedis'), {
-    metadata: { name: objectName(mc, 'netpolRedis'), labels: standardLabels(mc, 'redis') },
+  const from = [...p.from, ...(operator ? [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operator.namespace } }, podSelector: { matchLabels: operator.podLabels } }] : [])];
+  const name = objectName(mc, p.suffix);
+  new k8s.KubeNetworkPolicy(chart, name, {
+    metadata: { name, labels: standardLabels(mc, p.component) },
     spec: {
-      podSelector: { matchLabels: selectorLabels(mc, 'redis') },
+      podSelector: { matchLabels: selectorLabels(mc, p.component) },
       policyTypes: ['Ingress'],
-      ingress: [{ from, ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(REDIS_PORT) }] }],
+      ingress: [{ from, ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(p.port) }] }],
     },
   });
 }

@@ -412,7 +412,7 @@ describe('generated credentials', () => {
   it('are held by the generated Secrets alone: every other child is the same whatever their values', () => {
     // The reconciler creates generated Secrets in the same parallel batch as the other children;
     // that is safe only because no other child (pod template, config, config hash) carries a value.
-    const other = { livekitApiKey: 'APIotherotherot', livekitApiSecret: 'x'.repeat(43), turnSharedSecret: 'y'.repeat(43), redisPassword: 'z'.repeat(43) };
+    const other = { livekitApiKey: 'APIotherotherot', livekitApiSecret: 'x'.repeat(43), turnSharedSecret: 'y'.repeat(43), redisPassword: 'z'.repeat(43), sttApiKey: 'w'.repeat(43) };
     for (const m of [baseManifest(), ...readdirSync('examples').filter((f) => f.endsWith('.yaml') && !f.includes('storageclass')).map((f) => parse(readFileSync(`examples/${f}`, 'utf8')) as Manifest)]) {
       const nonSecret = (secrets: typeof TEST_SECRETS) => renderCluster(cluster(m), secrets).filter((o) => o.kind !== 'Secret');
       const a = nonSecret(TEST_SECRETS);

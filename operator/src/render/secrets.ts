@@ -26,4 +26,5 @@ export function addGeneratedSecrets(chart: Chart, ctx: RenderContext): void {
   }
   if (refs.turn?.generated) addSecret(chart, ctx, 'turn', refs.turn.name, { [refs.turn.key]: secrets.turnSharedSecret });
   if (refs.redis?.generated) addSecret(chart, ctx, 'redis', refs.redis.name, { [refs.redis.key]: secrets.redisPassword });
+  if (refs.stt?.generated) addSecret(chart, ctx, 'stt', refs.stt.name, { [refs.stt.key]: secrets.sttApiKey });
 }

@@ -29,7 +29,11 @@ export interface StartScript {
   base?: string;
   /** The composed file (on a memory-backed emptyDir). */
   out?: string;
+  /** Lines before the base file (TOML keys of the root table must precede every [table]). */
+  head?: ConfigLine[];
   lines?: ConfigLine[];
+  /** Files appended after the lines (e.g. the model's own part of a configuration, from its volume). */
+  tail?: string[];
   /** The server's command line; may name shell variables set by the prelude ("$public_ip"). */
   exec: string;
 }
@@ -87,7 +91,7 @@ export function startScript(s: StartScript): string {
   if (s.out) {
     if (!s.base) throw new Error('startScript: a composed file needs a base file');
     const vars: string[] = [];
-    const body = (s.lines ?? []).map((l, i) => {
+    const write = (l: ConfigLine, i: number) => {
       if (!('file' in l)) return `  printf ${shellQuote(l.format + '\\n')} "$${l.variable}"`;
       const v = `secret_${i}`;
       vars.push(v);
@@ -96,11 +100,14 @@ export function startScript(s: StartScript): string {
       // value goes through a pipe, never an argument.
       if (l.escape === 'double-quoted') return `  printf '%s' "$${v}" | sed 's/[\\\\"]/\\\\&/g' | { IFS= read -r e || [ -n "$e" ]; printf ${shellQuote(l.format + '\\n')} "$e"; }`;
       return `  printf ${shellQuote(l.format + '\\n')} "$${v}"`;
-    });
+    };
+    const head = (s.head ?? []).map(write);
+    const body = (s.lines ?? []).map((l, i) => write(l, head.length + i));
+    const tail = (s.tail ?? []).map((f) => `  cat ${f}`);
     // One redirection creates the file 0400 (umask 0277) and writes it through the same descriptor.
     // In a subshell: the server must not inherit that umask (Redis would create its AOF directory
     // unwritable to itself).
-    lines.push('(', '  umask 0277', `  rm -f ${s.out}`, '  {', `    cat ${s.base}`, ...body.map((b) => `  ${b}`), `  } > ${s.out}`, ')');
+    lines.push('(', '  umask 0277', `  rm -f ${s.out}`, '  {', ...head.map((b) => `  ${b}`), `    cat ${s.base}`, ...body.map((b) => `  ${b}`), ...tail.map((b) => `  ${b}`), `  } > ${s.out}`, ')');
     if (vars.length) lines.push(`unset ${vars.join(' ')}`);
   }
   lines.push(`exec ${s.exec}`);

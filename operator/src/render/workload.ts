@@ -25,6 +25,8 @@ export interface Mount {
   volume: k8s.Volume;
   path: string;
   readOnly?: boolean;
+  /** A directory inside the volume. */
+  subPath?: string;
 }
 
 export interface ContainerSpec {
@@ -35,6 +37,8 @@ export interface ContainerSpec {
   ports: PortSpec[];
   /** Variables taken from the downward API or a Secret (values never appear in a spec). */
   env?: Record<string, k8s.EnvVarSource>;
+  /** Plain variables (no secret: those come through env). */
+  values?: Record<string, string>;
   mounts?: Mount[];
   liveness?: k8s.Probe;
   readiness?: k8s.Probe;
@@ -109,8 +113,8 @@ export const httpProbe = (path: string, port: number, periodSeconds: number, fai
 export const NODE_IP: k8s.EnvVarSource = { fieldRef: { fieldPath: 'status.hostIP' } };
 
 function container(spec: WorkloadSpec, c: ContainerSpec): k8s.Container {
-  const env = Object.entries(c.env ?? {}).map(([name, valueFrom]) => ({ name, valueFrom }));
-  const mounts: k8s.VolumeMount[] = (c.mounts ?? []).map((m) => ({ name: m.volume.name, mountPath: m.path, readOnly: m.readOnly ?? true }));
+  const env = [...Object.entries(c.values ?? {}).map(([name, value]) => ({ name, value })), ...Object.entries(c.env ?? {}).map(([name, valueFrom]) => ({ name, valueFrom }))];
+  const mounts: k8s.VolumeMount[] = (c.mounts ?? []).map((m) => ({ name: m.volume.name, mountPath: m.path, readOnly: m.readOnly ?? true, ...(m.subPath ? { subPath: m.subPath } : {}) }));
   if (spec.stateful && c === spec.container) mounts.push({ name: spec.stateful.claim.name, mountPath: spec.stateful.claim.path });
   const ports = c.ports.map((p) => ({
     name: p.name,

@@ -26,3 +26,18 @@ export const TURN_TLS_LISTEN_PORT = 5349;
 export const REDIS_PORT = 6379;
 /** Files holding secrets: readable by the pod's group (fsGroup), never by others (LiveKit checks). */
 export const SECRET_FILE_MODE = 0o440;
+
+// The STT pool (moshi-server) and the subtitle agent (spec.subtitles).
+export const STT_CONFIG_DIR = '/etc/moshi';
+export const STT_CONFIG_FILE = 'moshi.toml';
+export const STT_KEY_DIR = '/etc/moshi/key';
+export const STT_KEY_FILE = 'api-key';
+/** Memory-backed: the composed configuration (it holds the API key), logs, the (empty) static dir. */
+export const STT_RUN_DIR = '/run/moshi';
+export const STT_MODEL_DIR = '/models';
+/** The model's own part of moshi-server's [modules.asr] (delay, conditioning, [modules.asr.model]), in the model directory. */
+export const STT_MODEL_CONFIG_FILE = 'moshi-asr.toml';
+export const STT_PORT = 8080;
+export const STT_PATH = '/api/asr-streaming';
+/** LiveKit agents' health server (livekit-agents and @livekit/agents alike). */
+export const AGENT_HEALTH_PORT = 8081;
