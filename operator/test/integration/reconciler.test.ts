@@ -312,10 +312,12 @@ describe('meet-operator run', () => {
     const ready = await waitReady('it-cert');
     expect(ready.status.turnCertificate).toMatchObject({ secretName: 'turn-tls', serialNumber: serialA });
     const revision = (name: string) => tryGet('deployment', name, '-n', 'it-cert')?.spec.template.metadata.annotations['meet.sovereign.io/turn-tls-revision'];
-    // The switch from the issuer to the Secret moved the SFU already (its volume changed): one slot left.
-    const slot = await eventually('one SFU slot serving', () => {
+    // The switch from the issuer to the Secret moves the SFU (its volume and the certificate's digest
+    // change): wait until that upgrade is over, one slot left, the one carrying the digest. Ready alone
+    // may come before the upgrade has even started (the old slot, without a digest, still serves).
+    const slot = await eventually('one SFU slot serving, with the certificate digest', () => {
       const left = ['visio-sfu', 'visio-sfu-b'].filter((n) => tryGet('deployment', n, '-n', 'it-cert'));
-      return left.length === 1 ? left[0]! : undefined;
+      return left.length === 1 && revision(left[0]!) ? left[0]! : undefined;
     }, 90_000);
     const first = revision(slot);
     expect(first).toMatch(/^[0-9a-f]{16}$/);
