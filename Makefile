@@ -101,9 +101,10 @@ dev: build node-binaries images helm-binary controlplane-up ## Control plane + a
 	echo "stop everything (and put the host back as it was): make controlplane-down"
 
 .PHONY: bench bench-scaling bench-reconcile
-bench: build ## Benchmarks that take seconds (print figures): render, scaling policy
+bench: build ## Benchmarks that take seconds (print figures): render, scaling policy, STT pool decision
 	node bench/render.mjs
 	node bench/scaling.mjs
+	node bench/stt.mjs
 
 bench-scaling: build ## The participants autoscaler vs a CPU HPA on a scripted day of meetings
 	node bench/scaling.mjs

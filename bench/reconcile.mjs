@@ -24,6 +24,7 @@ import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg } from './lib.mjs';
 import { parse, stringify } from 'yaml';
 import { AuditReader } from '../operator/test/audit-log.ts';
 
@@ -37,10 +38,6 @@ const { Reflector } = await import(`${root}dist/kube/reflector.js`);
 const { MEETING_CLUSTER, resourcePath } = await import(`${root}dist/kube/resources.js`);
 const { silentLogger } = await import(`${root}dist/log.js`);
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const KS = arg('ks', '1,10,100').split(',').map(Number);
 const RSS_K = Number(arg('rss', '1000'));
 const MANUAL_MAX = Number(arg('manual-max', '100'));

@@ -11,15 +11,12 @@
 // by operator/test/e2e/scaling.test.ts, which prints it.
 // Usage: node bench/scaling.mjs [--seed 7] [--ministries 6] [--interval 15] [--max-total N]   (after make build)
 import { fileURLToPath } from 'node:url';
+import { arg, rng } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { decide } = await import(`${root}dist/scaling/decide.js`);
 const { shareCapacity } = await import(`${root}dist/scaling/share.js`);
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const SEED = Number(arg('seed', '7'));
 const MINISTRIES = Number(arg('ministries', '6'));
 const STEP = Number(arg('interval', '15')); // seconds between autoscaler rounds / HPA syncs
@@ -30,17 +27,6 @@ const TARGET = 150; // participants per SFU node (operator) ~ the CPU the HPA ai
 const CPU_TARGET = 60; // %: at TARGET participants a node runs at 60% CPU
 const POLICY = { minReplicas: 2, maxReplicas: 40, targetParticipantsPerNode: TARGET, scaleDownDelaySeconds: 300 };
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A ministry's meetings: bursts at 9:00-12:00 and 14:00-17:30, sizes from 2 to 80, 15-120 min. */
 function meetings(rand, size) {

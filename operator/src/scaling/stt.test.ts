@@ -20,6 +20,15 @@ describe('the STT pool decision', () => {
     expect(run(2, pods(3, 3))).toMatchObject({ replicas: 2, reason: 'Stable', saturated: false });
   });
 
+  it('counts the streams a full pool refused as demand: otherwise it would never grow past full', () => {
+    const full = [{ name: 'stt-0', used: 8, total: 8, refused: 5 }];
+    const d = run(1, full);
+    // 8 used + 5 refused + 2 free = 15 slots: 2 pods.
+    expect(d).toMatchObject({ replicas: 2, reason: 'ScaledUp', refusedStreams: 5, saturated: true });
+    expect(d.message).toMatch(/^8 of 8 slots in use on 1 pod, 5 streams refused need 2 STT pods/);
+    expect(decideStt({ policy: { ...policy, freeSlots: 0 }, current: 1, pods: [{ name: 'stt-0', used: 8, total: 8 }], now: T0 })).toMatchObject({ replicas: 1, reason: 'Stable' });
+  });
+
   it('never removes a pod with an open stream; removes the idle ones once low for the delay', () => {
     // 2 streams on 2 different pods of 4: they need 1 pod (2 + 2 free <= 8), but 2 pods hold streams.
     const d = run(4, pods(1, 1, 0, 0), lowFor(400, 1));

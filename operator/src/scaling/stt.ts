@@ -11,6 +11,11 @@ export interface SttPodSlots {
   name: string;
   used?: number;
   total?: number;
+  /**
+   * Streams this pod refused for lack of a slot since the previous round ("no free channels"). They
+   * hold no slot, so without them a full pool would never see the demand it turns away.
+   */
+  refused?: number;
 }
 
 export type SttPolicy = Pick<SubtitlesSpec['stt'], 'minPods' | 'maxPods' | 'slotsPerPod' | 'freeSlots' | 'scaleDownDelaySeconds'>;
@@ -22,6 +27,8 @@ export interface SttDecision {
   /** Over the pods that answered. */
   usedSlots: number;
   totalSlots: number;
+  /** Streams refused since the previous round, over the pods that answered. */
+  refusedStreams: number;
   /** Fewer than freeSlots free slots across the ready pods: a participant joining now may find none. */
   saturated: boolean;
   unknownPods: number;
@@ -57,7 +64,8 @@ export function decideStt(i: { policy: SttPolicy; current: number; pods: readonl
   const usedSlots = known.reduce((a, p) => a + p.used!, 0);
   const totalSlots = known.reduce((a, p) => a + p.total!, 0);
   const unknown = pods.length - known.length;
-  const needed = usedSlots + policy.freeSlots;
+  const refused = known.reduce((a, p) => a + (p.refused ?? 0), 0);
+  const needed = usedSlots + refused + policy.freeSlots;
   const wanted = within(Math.ceil(needed / policy.slotsPerPod));
   const recommended = Math.max(wanted, within(Math.ceil(needed / (policy.slotsPerPod * (1 - SCALE_DOWN_TOLERANCE)))));
   const core = decideReplicas({
@@ -70,9 +78,9 @@ export function decideStt(i: { policy: SttPolicy; current: number; pods: readonl
     ...(i.state ? { state: i.state } : {}),
     now: i.now,
     words: STT_WORDS,
-    load: `${usedSlots} of ${plural(totalSlots, 'slot')} in use on ${plural(known.length, 'pod')}${unknown ? ` (${unknown} unreadable)` : ''}`,
+    load: `${usedSlots} of ${plural(totalSlots, 'slot')} in use on ${plural(known.length, 'pod')}${refused ? `, ${plural(refused, 'stream')} refused` : ''}${unknown ? ` (${unknown} unreadable)` : ''}`,
     wantedBecause: `at ${policy.slotsPerPod} slots per pod with ${policy.freeSlots} kept free (max ${bounds.max})`,
     fitBecause: `${policy.slotsPerPod} slots per pod, ${policy.freeSlots} kept free`,
   });
-  return { ...core, usedSlots, totalSlots, saturated: totalSlots - usedSlots < policy.freeSlots };
+  return { ...core, usedSlots, totalSlots, refusedStreams: refused, saturated: refused > 0 || totalSlots - usedSlots < policy.freeSlots };
 }

@@ -14,7 +14,7 @@ const imports = benches.flatMap((file) =>
 describe('bench/ imports of dist/', () => {
   it('are found in every benchmark that takes the operator from dist/', () => {
     expect(imports.length).toBeGreaterThan(5);
-    expect(new Set(imports.map((i) => i.file))).toEqual(new Set(['reconcile.mjs', 'render.mjs', 'scaling.mjs']));
+    expect(new Set(imports.map((i) => i.file))).toEqual(new Set(['reconcile.mjs', 'render.mjs', 'scaling.mjs', 'stt.mjs']));
   });
 
   it.each(imports.map((i) => [`${i.file}: dist/${i.module}.js { ${i.names.join(', ')} }`, i] as const))('%s exists and exports those names', (_, i) => {
