@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateMeetingCluster } from '../api/validate.js';
 import { baseManifest } from '../../test/specs.js';
-import { computeStatus, mergeConditions, sameStatus, workloadAvailability } from './status.js';
+import { computeStatus, mergeConditions, sameStatus, statusChanges, workloadAvailability } from './status.js';
 
 const cluster = validateMeetingCluster(baseManifest()).cluster!;
 const workload = (replicas: number, ready: number, extra: Record<string, number> = {}) => ({
@@ -57,6 +57,15 @@ describe('conditions', () => {
   it('compare statuses regardless of key order', () => {
     expect(sameStatus({ a: 1, b: { c: 2 } }, { b: { c: 2 }, a: 1 })).toBe(true);
     expect(sameStatus({ a: 1 }, { a: 2 })).toBe(false);
+  });
+});
+
+describe('statusChanges', () => {
+  it('names the top-level fields and the condition types that differ', () => {
+    const a = { replicas: 2, conditions: [{ type: 'Ready', status: 'True' as const, reason: 'Ready', message: 'm', lastTransitionTime: 'T0' }] };
+    expect(statusChanges(a, a)).toEqual([]);
+    expect(statusChanges({ ...a, replicas: 3, conditions: [{ ...a.conditions[0]!, message: 'n' }] }, a)).toEqual(['replicas', 'conditions[Ready]']);
+    expect(statusChanges({ rooms: 1 }, undefined)).toEqual(['rooms']);
   });
 });
 

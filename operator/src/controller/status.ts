@@ -214,6 +214,15 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
 }
 
 /** Order-insensitive equality of two statuses (what decides whether to write). */
+/** What differs between two statuses, for a debug line: top-level fields, and conditions by type. */
+export function statusChanges(next: MeetingClusterStatus, previous: MeetingClusterStatus | undefined): string[] {
+  const keys = [...new Set([...Object.keys(next), ...Object.keys(previous ?? {})])].filter((k) => k !== 'conditions');
+  const fields = keys.filter((k) => !sameStatus((next as Record<string, unknown>)[k], (previous as Record<string, unknown> | undefined)?.[k]));
+  const types = [...new Set([...(next.conditions ?? []), ...(previous?.conditions ?? [])].map((c) => c.type))];
+  const conditions = types.filter((t) => !sameStatus(next.conditions?.find((c) => c.type === t), previous?.conditions?.find((c) => c.type === t))).map((t) => `conditions[${t}]`);
+  return [...fields, ...conditions];
+}
+
 export function sameStatus(a: unknown, b: unknown): boolean {
   const norm = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([x], [y]) => x.localeCompare(y)).map(([k, x]) => [k, norm(x)])) : v;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditWrites, logged, operatorAgent, startOperator, type OperatorProcess } from './operator-process.js';
-import { crdsEstablished, ensureNamespace, eventually, kubectl, kubectlOk } from './kubectl.js';
+import { crdsEstablished, ensureNamespace, eventually, eventuallyAsync, kubectl, kubectlOk } from './kubectl.js';
 import { apply, condition, getJson, lightManifest, manifest, tryGet, waitReady } from './meetingcluster.js';
 
 const LEASE = ['--leader-election-name', 'meet-operator-it'];
@@ -148,11 +148,21 @@ describe('meet-operator run', () => {
       const c = condition(tryGet('mc', 'visio', '-n', 'it-create'), 'ScalingActive');
       return pods.every((p: any) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp) && c?.message.includes(`(${pods.length} unreadable)`) ? true : undefined;
     }, 60_000);
-    await settle(2000);
+    // Settled: the Deployments' own status (ready replicas, rollout) has reached the MeetingCluster's
+    // status too, which then stays unchanged for a full resync period and more.
+    let last = '';
+    await eventuallyAsync('the status unchanged for 4 s', async () => {
+      const rv = tryGet('mc', 'visio', '-n', 'it-create')?.metadata.resourceVersion;
+      const same = rv === last;
+      last = rv;
+      return same ? true : undefined;
+    }, 60_000, 4000);
     const agentA = operatorAgent('op-a');
     const before = auditWrites(agentA).length;
     await settle(8000); // > 2 resyncs and a relist
-    expect(auditWrites(agentA).slice(before), 'writes during resyncs').toEqual([]);
+    // On failure, the operator's own account of what changed (its debug line) is in the message.
+    const changed = () => op.logs.filter((l) => l.includes('"msg":"status changed"')).slice(-3).join('\n');
+    expect(auditWrites(agentA).slice(before), `writes during resyncs; the operator's last status changes:\n${changed()}`).toEqual([]);
     const secretsBefore = secretData('it-create');
     await op.stop();
     op = startOperator('op-a2', [...LEASE, ...FAST]);
