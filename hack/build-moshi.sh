@@ -40,25 +40,10 @@ rm -f "$STAMP"
 export CARGO_TARGET_DIR="$CACHE_DIR/target"
 BLOG="$CACHE_DIR/logs/$NAME.log"
 log "building moshi-server $MOSHI_SERVER_VERSION from crates.io ($RUSTC, CPU only), log: $BLOG"
-start=$SECONDS
-cargo install "$NAME" --version "$MOSHI_SERVER_VERSION" --locked --root "$CACHE_DIR" -j 2 >"$BLOG" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; exit 130' INT TERM
-next=$((start + 30))
-while kill -0 "$pid" 2>/dev/null; do
-  sleep 1
-  if ((SECONDS >= next)); then
-    next=$((next + 30))
-    log "$(grep -c '^ *Compiling ' "$BLOG" || true) crates compiled, $((SECONDS - start))s"
-  fi
-done
-if ! wait "$pid"; then
-  tail -n 30 "$BLOG" >&2
-  die "cargo install $NAME failed after $((SECONDS - start))s, full log: $BLOG"
-fi
-trap - INT TERM
+cargo_progress() { echo "$(grep -c '^ *Compiling ' "$1" || true) crates compiled"; }
+run_logged "cargo install $NAME" "$BLOG" cargo_progress cargo install "$NAME" --version "$MOSHI_SERVER_VERSION" --locked --root "$CACHE_DIR" -j 2
 # The compiled crates are only needed to rebuild this very version: keep the binary, drop the rest.
 rm -rf "$CARGO_TARGET_DIR"
 "$BIN/$NAME" --help >/dev/null || die "the built $BIN/$NAME does not run"
 echo "$KEY" >"$STAMP"
-log "built moshi-server $MOSHI_SERVER_VERSION in $((SECONDS - start))s: $BIN/$NAME ($(du -h "$BIN/$NAME" | cut -f1))"
+log "built moshi-server $MOSHI_SERVER_VERSION in ${TOOK}s: $BIN/$NAME ($(du -h "$BIN/$NAME" | cut -f1))"

@@ -1,9 +1,9 @@
 # Sourced by hack/build-*.sh. Needs log() and die() from the caller.
-# run_go_build NAME LOG TOTAL CMD...: runs a `go build -v`/`go install -v` command in the background,
-# reports progress every 30 s (packages compiled, from the -v lines in LOG; TOTAL may be empty),
-# stops it on Ctrl-C, and on failure dies with the end of LOG. Sets TOOK (seconds).
-run_go_build() {
-  local name=$1 blog=$2 total=$3
+# run_logged NAME LOG PROGRESS CMD...: runs a build command in the background with its output in LOG,
+# logs "NAME: $(PROGRESS), Ns" every 30 s (PROGRESS: a function that reads LOG), stops it on Ctrl-C,
+# and on failure dies with the end of LOG. Sets TOOK (seconds).
+run_logged() {
+  local name=$1 blog=$2 progress=$3
   shift 3
   local start=$SECONDS
   "$@" >"$blog" 2>&1 &
@@ -15,16 +15,26 @@ run_go_build() {
     sleep 1
     if ((SECONDS >= next)); then
       next=$((next + 30))
-      log "$name: $(grep -cv '^#\|^go: ' "$blog" || true)${total:+/$total} packages compiled, $((SECONDS - start))s"
+      log "$name: $("$progress" "$blog"), $((SECONDS - start))s"
     fi
   done
   if ! wait "$pid"; then
     tail -n 30 "$blog" >&2
-    die "$name: go build failed after $((SECONDS - start))s, full log: $blog"
+    die "$name: build failed after $((SECONDS - start))s, full log: $blog"
   fi
   trap - INT TERM
   TOOK=$((SECONDS - start))
 }
+
+# run_go_build NAME LOG TOTAL CMD...: run_logged for a `go build -v`/`go install -v` command, its
+# progress the packages compiled (the -v lines in LOG; TOTAL may be empty).
+run_go_build() {
+  local name=$1 blog=$2
+  GO_BUILD_TOTAL=$3
+  shift 3
+  run_logged "$name" "$blog" go_progress "$@"
+}
+go_progress() { echo "$(grep -cv '^#\|^go: ' "$1" || true)${GO_BUILD_TOTAL:+/$GO_BUILD_TOTAL} packages compiled"; }
 
 # build_args "$@": the shared command line of hack/build-*.sh. --print-dir prints $BIN and exits;
 # --force sets FORCE=1 (rebuild even when the cache is current).
