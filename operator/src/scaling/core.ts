@@ -3,8 +3,9 @@
 // the failure users see); scale down only when the load has stayed low for the delay (the highest
 // count recommended during that window wins, as the HPA's stabilisation window does), never below
 // the pods that carry work (removing one would cut a meeting or a subtitle stream), and never while a
-// pod's load is unknown (an unreachable pod is not an empty pod). What the load is, and how many pods
-// it asks for, is each pool's own (decide.ts, stt.ts).
+// pod's load is unknown (an unreachable pod is not an empty pod). What the demand is, and how much of
+// it one pod serves, is each pool's own (decide.ts, stt.ts).
+import { withinBounds } from '../api/autoscaling.js';
 
 /** What the decision remembers between rounds (per pool, in memory). */
 export interface ScalingState {
@@ -32,10 +33,9 @@ export interface CoreInput {
   current: number;
   /** Running, not terminating, pods: whether their load was read, and whether they carry work. */
   pods: readonly { known: boolean; busy: boolean }[];
-  /** Pods the load asks for now (within bounds). */
-  wanted: number;
-  /** Pods the scale-down side recommends (>= wanted): the load with its margin. */
-  recommended: number;
+  /** What the load asks for (participants, slots), and what one pod serves of it. */
+  demand: number;
+  perPod: number;
   delaySeconds: number;
   state?: ScalingState;
   now: number;
@@ -50,6 +50,8 @@ export interface CoreInput {
 
 export interface CoreDecision {
   replicas: number;
+  /** Pods the demand asks for now (within bounds), before stabilisation. */
+  wanted: number;
   reason: string;
   message: string;
   unknownPods: number;
@@ -77,13 +79,17 @@ function lastNeeding(window: ScalingState['window'], current: number): number {
 }
 
 export function decideReplicas(i: CoreInput): CoreDecision {
-  const { bounds, current, wanted, recommended, now, words, load } = i;
+  const { bounds, current, now, words, load } = i;
+  const within = (n: number) => withinBounds({ minReplicas: bounds.min, maxReplicas: bounds.max }, n);
+  const wanted = within(Math.ceil(i.demand / i.perPod));
+  // What the scale-down side recommends: the demand must fit with the tolerance margin.
+  const recommended = Math.max(wanted, within(Math.ceil(i.demand / (i.perPod * (1 - SCALE_DOWN_TOLERANCE)))));
   const windowMs = i.delaySeconds * 1000;
   const unknownPods = i.pods.filter((p) => !p.known).length;
   const busyPods = i.pods.filter((p) => p.known && p.busy).length;
   const previous = i.state ?? { since: now, window: [] };
   const state: ScalingState = { since: previous.since, window: remember(previous.window, now, recommended, windowMs) };
-  const result = (replicas: number, reason: string, message: string): CoreDecision => ({ replicas, reason, message, unknownPods, busyPods, state });
+  const result = (replicas: number, reason: string, message: string): CoreDecision => ({ replicas, wanted, reason, message, unknownPods, busyPods, state });
 
   if (current < bounds.min) return result(Math.max(bounds.min, wanted), 'BelowMinimum', `${current} ${words.pods} is below ${words.min} ${bounds.min}; ${load}`);
   if (wanted > current) return result(wanted, 'ScaledUp', `${load} need ${wanted} ${words.pods} ${i.wantedBecause}`);

@@ -2,9 +2,8 @@
 // participants LiveKit reports per pod, a pod hosting rooms or participants carries meetings. The rules
 // themselves (scale up at once, down after the delay, never below busy pods or with unknown load) are
 // the shared core's (core.ts). Pure, so every branch is a table row in decide.test.ts.
-import { withinBounds } from '../api/autoscaling.js';
 import type { AutoscalingSpec } from '../api/types.js';
-import { SCALE_DOWN_TOLERANCE, decideReplicas, plural, type PoolWords, type ScalingState } from './core.js';
+import { decideReplicas, plural, type PoolWords, type ScalingState } from './core.js';
 
 export type { ScalingState } from './core.js';
 
@@ -58,8 +57,6 @@ export interface Decision {
   state: ScalingState;
 }
 
-export { SCALE_DOWN_TOLERANCE } from './core.js';
-
 const SFU_WORDS: PoolWords = {
   pods: 'SFU pods',
   min: 'minReplicas',
@@ -75,15 +72,12 @@ export function decide(i: DecisionInput): Decision {
   const participants = known.reduce((a, p) => a + p.participants!, 0);
   const rooms = known.reduce((a, p) => a + (p.rooms ?? 0), 0);
   const unknown = pods.length - known.length;
-  const wanted = withinBounds(policy, Math.ceil(participants / target));
-  // What the scale-down side recommends: the load must fit with the tolerance margin.
-  const recommended = Math.max(wanted, withinBounds(policy, Math.ceil(participants / (target * (1 - SCALE_DOWN_TOLERANCE)))));
   const core = decideReplicas({
     bounds: { min: policy.minReplicas, max },
     current,
     pods: pods.map((p) => ({ known: p.participants !== undefined, busy: (p.participants ?? 0) > 0 || (p.rooms ?? 0) > 0 })),
-    wanted,
-    recommended,
+    demand: participants,
+    perPod: target,
     delaySeconds: policy.scaleDownDelaySeconds,
     ...(i.state ? { state: i.state } : {}),
     now: i.now,
@@ -92,5 +86,5 @@ export function decide(i: DecisionInput): Decision {
     wantedBecause: `at ${target} per pod (max ${max})`,
     fitBecause: `target ${target} per pod`,
   });
-  return { replicas: core.replicas, wanted, reason: core.reason as DecisionReason, message: core.message, participants, rooms, unknownPods: core.unknownPods, busyPods: core.busyPods, state: core.state };
+  return { replicas: core.replicas, wanted: core.wanted, reason: core.reason as DecisionReason, message: core.message, participants, rooms, unknownPods: core.unknownPods, busyPods: core.busyPods, state: core.state };
 }

@@ -4,7 +4,7 @@
 // moshi-server refuses a new stream ("no free channels"), and subtitles stop for that person. The
 // rules are the SFU's (core.ts).
 import type { SubtitlesSpec } from '../api/types.js';
-import { SCALE_DOWN_TOLERANCE, decideReplicas, plural, type PoolWords, type ScalingState } from './core.js';
+import { decideReplicas, plural, type PoolWords, type ScalingState } from './core.js';
 
 /** One STT pod's slots; undefined when /api/modules_info could not be read. */
 export interface SttPodSlots {
@@ -59,21 +59,17 @@ export function parseModulesInfo(body: unknown): { used: number; total: number }
 export function decideStt(i: { policy: SttPolicy; current: number; pods: readonly SttPodSlots[]; state?: ScalingState; now: number }): SttDecision {
   const { policy, current, pods } = i;
   const bounds = { min: policy.minPods, max: policy.maxPods };
-  const within = (n: number) => Math.min(bounds.max, Math.max(bounds.min, n));
   const known = pods.filter((p) => p.used !== undefined && p.total !== undefined);
   const usedSlots = known.reduce((a, p) => a + p.used!, 0);
   const totalSlots = known.reduce((a, p) => a + p.total!, 0);
   const unknown = pods.length - known.length;
   const refused = known.reduce((a, p) => a + (p.refused ?? 0), 0);
-  const needed = usedSlots + refused + policy.freeSlots;
-  const wanted = within(Math.ceil(needed / policy.slotsPerPod));
-  const recommended = Math.max(wanted, within(Math.ceil(needed / (policy.slotsPerPod * (1 - SCALE_DOWN_TOLERANCE)))));
   const core = decideReplicas({
     bounds,
     current,
     pods: pods.map((p) => ({ known: p.used !== undefined && p.total !== undefined, busy: (p.used ?? 0) > 0 })),
-    wanted,
-    recommended,
+    demand: usedSlots + refused + policy.freeSlots,
+    perPod: policy.slotsPerPod,
     delaySeconds: policy.scaleDownDelaySeconds,
     ...(i.state ? { state: i.state } : {}),
     now: i.now,
