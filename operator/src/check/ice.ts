@@ -9,6 +9,7 @@ import { createSocket } from 'node:dgram';
 import { connect as tcpConnect } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { SessionDescription, SignalRequest, SignalResponse, SignalTarget } from '@livekit/protocol';
+import { joinUrl } from './signal.js';
 import { stunAttrs, stunMessage, xorAddress } from './stun.js';
 
 export interface IceCandidate {
@@ -185,8 +186,7 @@ export async function iceCheck(c: IceCandidate, session: IceSession, timeoutMs: 
  * once the checks are done.
  */
 export async function openIceSession(wsUrl: string, token: string, timeoutMs: number): Promise<{ session: IceSession; close: () => void }> {
-  const url = `${wsUrl}/rtc?access_token=${encodeURIComponent(token)}&protocol=16&sdk=js&auto_subscribe=0`;
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(joinUrl(wsUrl, token));
   ws.binaryType = 'arraybuffer';
   const local = { ufrag: randomBytes(6).toString('hex'), pwd: randomBytes(16).toString('hex') };
   const close = () => {
@@ -199,13 +199,14 @@ export async function openIceSession(wsUrl: string, token: string, timeoutMs: nu
       const trickled: IceCandidate[] = [];
       let settle: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => reject(new Error(`no ICE answer from the SFU within ${timeoutMs / 1000} s`)), timeoutMs);
+      const candidates = () => [...(answer?.candidates ?? []), ...trickled];
       const done = () => {
         if (!answer?.ufrag || !answer.pwd) return;
         clearTimeout(timer);
         clearTimeout(settle);
-        resolve({ ufrag: answer.ufrag, pwd: answer.pwd, candidates: [...answer.candidates, ...trickled], local });
+        resolve({ ufrag: answer.ufrag, pwd: answer.pwd, candidates: candidates(), local });
       };
-      const haveBoth = () => [...(answer?.candidates ?? []), ...trickled].some((c) => c.transport === 'udp') && [...(answer?.candidates ?? []), ...trickled].some((c) => c.transport === 'tcp');
+      const haveBoth = () => (['udp', 'tcp'] as const).every((t) => candidates().some((c) => c.transport === t));
       ws.onerror = () => reject(new Error(`WebSocket ${wsUrl} refused the join`));
       ws.onclose = (e) => reject(new Error(`WebSocket ${wsUrl} closed during the ICE negotiation (code ${e.code})`));
       ws.onmessage = (ev) => {

@@ -27,9 +27,12 @@ async function refusal(url: string, timeoutMs: number): Promise<string> {
   }
 }
 
+/** The signalling WebSocket a participant joins through (as the JS SDK, protocol 16, subscribing to nothing). */
+export const joinUrl = (wsUrl: string, token: string): string => `${wsUrl}/rtc?access_token=${encodeURIComponent(token)}&protocol=16&sdk=js&auto_subscribe=0`;
+
 /** Opens the signalling WebSocket, reads the JoinResponse, and leaves. */
 export async function joinOnce(wsUrl: string, token: string, timeoutMs: number): Promise<Joined> {
-  const url = `${wsUrl}/rtc?access_token=${encodeURIComponent(token)}&protocol=16&sdk=js&auto_subscribe=0`;
+  const url = joinUrl(wsUrl, token);
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   try {
