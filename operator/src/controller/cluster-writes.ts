@@ -8,7 +8,7 @@ import type { KubeObject, RenderedObject } from '../kube/object.js';
 import { MEETING_CLUSTER, POD, missingKindMessage, resourcePath, typeOf } from '../kube/resources.js';
 import type { Logger } from '../log.js';
 import { applyReason } from './diff.js';
-import { sameStatus } from './status.js';
+import { sameStatus, statusChanges } from './status.js';
 import { ReconcileWrites, WriteBudget, isServerSideFailure, nodePortServicesFirst } from './writes.js';
 
 export const FIELD_MANAGER = 'meet-operator';
@@ -110,11 +110,11 @@ export class ClusterWrites {
     // A RoleBinding goes once its Role is written: the API server checks a binding against the rules
     // of the Role it names (RBAC escalation prevention), and refuses it (404) while that Role is missing.
     const order = nodePortServicesFirst(desired);
-    const bindings = order.filter((i) => desired[i]!.kind === 'RoleBinding');
+    const isBinding = (i: number) => desired[i]!.kind === 'RoleBinding';
     try {
       const writes = new ReconcileWrites(this.budget);
-      await writes.run(tasksOf(order.filter((i) => !bindings.includes(i))));
-      if (bindings.length) await writes.run(tasksOf(bindings));
+      await writes.run(tasksOf(order.filter((i) => !isBinding(i))));
+      await writes.run(tasksOf(order.filter(isBinding)));
     } catch (e) {
       throw new PartialApplyError(e, applied.filter(Boolean));
     }
@@ -179,8 +179,10 @@ export class ClusterWrites {
   }
 
   /** Writes the status unless it is what the cache already holds. */
-  async writeStatus(live: KubeObject, status: MeetingClusterStatus): Promise<void> {
+  async writeStatus(live: KubeObject, status: MeetingClusterStatus, log: Logger): Promise<void> {
     if (sameStatus(status, live.status)) return;
+    // Which fields a write changes: a status that keeps changing on its own shows here first.
+    log.debug('status changed', { meetingcluster: `${live.metadata.namespace}/${live.metadata.name}`, fields: statusChanges(status, live.status) });
     const written = await this.write(() =>
       this.http.request('PATCH', resourcePath(MEETING_CLUSTER, live.metadata.namespace, live.metadata.name, 'status'), {
         query: { fieldManager: FIELD_MANAGER, force: true },

@@ -26,7 +26,7 @@ import type { EventSink, EventType } from './events.js';
 import { DONE, isTerminal, type ReconcileResult } from './result.js';
 import { readGeneratedSecrets } from './secrets.js';
 import { deletionCostsBeforeScaleDown, handedOverReplicas, scaleAnnouncement, type ScalingSource } from './sfu-handoff.js';
-import { computeStatus, newCauses, sameStatus, statusChanges, type Causes } from './status.js';
+import { computeStatus, newCauses, type Causes } from './status.js';
 import { planSfuUpgrade, UPGRADE_CONDITION, type SlotView, type UpgradeStep } from './sfu-upgrade.js';
 import { CertificateError, readTurnCertificate, type TurnCertificate } from './turn-certificate.js';
 import { isServerSideFailure, WriteBudget } from './writes.js';
@@ -299,9 +299,7 @@ export class Reconciler {
 
   /** Writes the status, and exports it as series once written (what alerts read is what kubectl shows). */
   private async publish(live: KubeObject, status: MeetingClusterStatus, cluster?: MeetingCluster): Promise<void> {
-    // Which fields a write changes: a status that keeps changing on its own shows here first.
-    if (!sameStatus(status, live.status)) this.d.log.debug('status changed', { meetingcluster: `${live.metadata.namespace}/${live.metadata.name}`, fields: statusChanges(status, live.status) });
-    await this.writes.writeStatus(live, status);
+    await this.writes.writeStatus(live, status, this.d.log);
     // The participants autoscaler's bounds (an HPA's are its own).
     const a = cluster?.spec.autoscaling;
     const bounds = a?.enabled && a.metric === 'participants' ? { maxSfuPods: a.maxReplicas, targetParticipantsPerPod: a.targetParticipantsPerNode } : undefined;

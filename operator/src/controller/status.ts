@@ -213,7 +213,6 @@ export function computeStatus(i: StatusInput): MeetingClusterStatus {
   };
 }
 
-/** Order-insensitive equality of two statuses (what decides whether to write). */
 /** What differs between two statuses, for a debug line: top-level fields, and conditions by type. */
 export function statusChanges(next: MeetingClusterStatus, previous: MeetingClusterStatus | undefined): string[] {
   const keys = [...new Set([...Object.keys(next), ...Object.keys(previous ?? {})])].filter((k) => k !== 'conditions');
@@ -223,6 +222,7 @@ export function statusChanges(next: MeetingClusterStatus, previous: MeetingClust
   return [...fields, ...conditions];
 }
 
+/** Order-insensitive equality of two statuses (what decides whether to write). */
 export function sameStatus(a: unknown, b: unknown): boolean {
   const norm = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([x], [y]) => x.localeCompare(y)).map(([k, x]) => [k, norm(x)])) : v;
