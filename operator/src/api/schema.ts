@@ -470,6 +470,14 @@ const podBounds = (what: string, min: number, max: number) => ({
   minPods: int(`${what} pods kept running, however idle.`, { minimum: 1, maximum: 1000, default: min }),
   maxPods: int(`${what} pods at most.`, { minimum: 1, maximum: 1000, default: max }),
 });
+/** Where an AI pool's pods run and what they load (types.ts PoolPlacement): GPUs, nodes, resources, model. */
+const poolPlacement = (what: string, dflt: Parameters<typeof podResources>[1]) => ({
+  gpu: gpu(what),
+  nodeSelector: nodeSelector(`Node labels ${what} pods must match (e.g. a GPU node pool).`),
+  tolerations: tolerations(`Tolerations of ${what} pods (e.g. for tainted GPU nodes).`),
+  resources: podResources(`CPU and memory of each ${what} pod (GPUs: gpu).`, dflt),
+  model: modelSource(what),
+});
 const POD_BOUNDS_RULE: CelRule = { rule: 'self.minPods <= self.maxPods', message: 'minPods must be less than or equal to maxPods', fieldPath: '.minPods' };
 
 const subtitles = obj(
@@ -483,11 +491,7 @@ const subtitles = obj(
         ...podBounds('STT', 1, 4),
         freeSlots: int('Slots kept free across the pool so that a participant who joins finds one (the pool scales up before it is full).', { minimum: 0, maximum: 4096, default: 2 }),
         scaleDownDelaySeconds: int('How long fewer STT pods must have sufficed before the pool shrinks (a pod with open streams is never removed).', { minimum: 0, maximum: 86400, default: 300 }),
-        gpu: gpu('STT'),
-        nodeSelector: nodeSelector('Node labels STT pods must match (e.g. a GPU node pool).'),
-        tolerations: tolerations('Tolerations of STT pods (e.g. for tainted GPU nodes).'),
-        resources: podResources('CPU and memory of each STT pod (GPUs: gpu).', { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '8Gi' } }),
-        model: modelSource('STT'),
+        ...poolPlacement('STT', { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '8Gi' } }),
       },
       { required: ['model'], 'x-kubernetes-validations': [POD_BOUNDS_RULE] },
     ),
@@ -510,15 +514,10 @@ const speakerSeparation = obj(
   {
     image: image('the speaker-separation service (pyannote.audio)', DEFAULT_SPEAKER_SEPARATION_IMAGE),
     ...podBounds('Speaker-separation', 1, 2),
-    gpu: gpu('speaker-separation'),
-    nodeSelector: nodeSelector('Node labels speaker-separation pods must match.'),
-    tolerations: tolerations('Tolerations of speaker-separation pods.'),
-    resources: podResources('CPU and memory of each speaker-separation pod.', { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' } }),
-    model: modelSource('speaker-separation'),
+    ...poolPlacement('speaker-separation', { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' } }),
   },
   { required: ['model'], 'x-kubernetes-validations': [POD_BOUNDS_RULE] },
 );
-
 
 const checks = obj(
   'meet-operator check on a schedule: the operator keeps a CronJob (its own image, a least-privilege ServiceAccount) that runs the check through the public endpoints and writes the result, which status reports as the ConnectivityVerified condition. Absent: no scheduled check.',
